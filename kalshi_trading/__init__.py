@@ -1,0 +1,3 @@
+"""kalshi_trading: a terminal application for trading on Kalshi, paper first."""
+
+__version__ = "0.1.0"
