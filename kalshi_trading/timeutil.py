@@ -30,7 +30,7 @@ def parse_iso(text: str) -> datetime:
     # Kalshi sends up to 9 fractional digits; Python reads at most 6.
     if "." in value:
         head, _, rest = value.partition(".")
-        digits = "".join(ch for ch in rest if ch.isdigit())
+        digits = rest[:len(rest) - len(rest.lstrip("0123456789"))]
         tail = rest[len(digits):]
         value = f"{head}.{digits[:6].ljust(6, '0')}{tail}" if digits else head + tail
     moment = datetime.fromisoformat(value)
