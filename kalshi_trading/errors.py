@@ -99,9 +99,15 @@ class DuplicateClientOrderId(OrderRejected):
 class TransientApiError(ApiError):
     """A network fault, timeout or 5xx: worth retrying with backoff."""
 
+    #: False when the request certainly never took effect (connect failure, 429), so even a
+    #: non-idempotent write may simply be resent; True when it may have (timeout, reset, 5xx).
+    maybe_applied: bool = True
+
 
 class RateLimited(TransientApiError):
     """429: the token bucket is empty; wait and retry."""
+
+    maybe_applied = False
 
 
 class StrategyError(KalshiTradingError):
