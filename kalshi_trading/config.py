@@ -1,0 +1,201 @@
+"""Settings from the process environment and an optional `.env` file, validated in one pass.
+
+`Config.load(environ, dotenv_path)` is pure: it reads the `.env` with python-dotenv's
+`dotenv_values` (never `load_dotenv`, which would mutate `os.environ`), lets the real environment
+win, and collects every problem before raising ONE `ConfigError`. Messages name the variable but
+never echo a key id, a key file path or key material. Paper mode needs no key.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Mapping
+
+from dotenv import dotenv_values
+
+from .errors import ConfigError
+from .money import fmt_count, fmt_dollars
+from .rate_limiter import TIERS
+
+__all__ = ["Mode", "RiskLimits", "Config", "BASE_URLS", "RATE_TIERS", "DEFAULT_PAPER_DIR",
+           "DEFAULT_LOG_DIR"]
+
+
+class Mode(enum.StrEnum):
+    """Where orders go: the embedded paper exchange, Kalshi's demo, or real money."""
+
+    PAPER = "paper"
+    DEMO = "demo"
+    PROD = "prod"
+
+
+#: The currently recommended `external-api` hosts (REFERENCE.md section 1).
+BASE_URLS: dict[Mode, str] = {
+    Mode.DEMO: "https://external-api.demo.kalshi.co/trade-api/v2",
+    Mode.PROD: "https://external-api.kalshi.com/trade-api/v2",
+}
+RATE_TIERS: tuple[str, ...] = tuple(TIERS)
+DEFAULT_PAPER_DIR = "~/.kalshi_trading/paper"
+DEFAULT_LOG_DIR = "logs"
+_TRUE_WORDS = ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class RiskLimits:
+    """Per-order and per-market caps the executor enforces; defaults suit a $1,000 paper account."""
+
+    max_order_cost: Decimal = Decimal("100")   # dollars one order may cost at worst
+    max_position: Decimal = Decimal("500")     # contracts held in one market, either side
+    max_open_orders: int = 25                  # resting orders across the account
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the app needs to start; secrets are kept out of `repr`."""
+
+    mode: Mode = Mode.PAPER
+    base_url: str | None = None            # None in paper mode: the app starts its own exchange
+    key_id: str | None = field(default=None, repr=False)
+    private_key_path: Path | None = field(default=None, repr=False)
+    rate_tier: str = "basic"
+    paper_dir: Path = Path(DEFAULT_PAPER_DIR).expanduser()
+    log_dir: Path = Path(DEFAULT_LOG_DIR)
+    risk: RiskLimits = RiskLimits()
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str], dotenv_path: Path | None) -> "Config":
+        """Merge `.env` (if given, present and not disabled) under `environ`, validate, build."""
+        merged: dict[str, str] = {}
+        if dotenv_path is not None and not _dotenv_disabled(environ) and Path(dotenv_path).is_file():
+            merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+        merged.update(environ)  # the real environment wins, as load_dotenv(override=False) does
+        return _Builder(merged).build()
+
+    def masked_key_id(self) -> str:
+        """The key id as `…1a2b` (last four characters), or `(none)`."""
+        if not self.key_id:
+            return "(none)"
+        return "…" + self.key_id[-4:] if len(self.key_id) > 8 else "…"
+
+    def describe(self) -> list[tuple[str, str]]:
+        """Rows for the settings screen; no secret appears in them."""
+        return [
+            ("Mode", self.mode.value),
+            ("API base URL", self.base_url or "embedded paper exchange"),
+            ("API key id", self.masked_key_id()),
+            ("Private key file", "set" if self.private_key_path else "not set"),
+            ("Rate tier", self.rate_tier),
+            ("Paper data folder", str(self.paper_dir)),
+            ("Log folder", str(self.log_dir)),
+            ("Max order cost", f"${fmt_dollars(self.risk.max_order_cost, 2)}"),
+            ("Max position", f"{fmt_count(self.risk.max_position)} contracts"),
+            ("Max open orders", str(self.risk.max_open_orders)),
+        ]
+
+
+def _dotenv_disabled(environ: Mapping[str, str]) -> bool:
+    return environ.get("PYTHON_DOTENV_DISABLED", "").strip().lower() in _TRUE_WORDS
+
+
+class _Builder:
+    """Reads each variable once, recording problems instead of stopping at the first."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = values
+        self.problems: list[str] = []
+
+    def get(self, name: str) -> str | None:
+        value = self.values.get(name)
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+    def build(self) -> Config:
+        mode = self._mode()
+        base_url = self._base_url(mode)
+        key_id, key_path = self._credentials(mode)
+        tier = self._choice("KALSHI_RATE_TIER", RATE_TIERS, "basic")
+        risk = RiskLimits(
+            max_order_cost=self._positive_decimal("KALSHI_MAX_ORDER_COST", RiskLimits.max_order_cost),
+            max_position=self._positive_decimal("KALSHI_MAX_POSITION", RiskLimits.max_position),
+            max_open_orders=self._positive_int("KALSHI_MAX_OPEN_ORDERS", RiskLimits.max_open_orders),
+        )
+        paper_dir = Path(self.get("KALSHI_PAPER_DIR") or DEFAULT_PAPER_DIR).expanduser()
+        log_dir = Path(self.get("KALSHI_LOG_DIR") or DEFAULT_LOG_DIR).expanduser()
+        if self.problems:
+            raise ConfigError(self.problems)
+        return Config(mode=mode, base_url=base_url, key_id=key_id,
+                      private_key_path=key_path, rate_tier=tier, paper_dir=paper_dir,
+                      log_dir=log_dir, risk=risk)
+
+    def _choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = (self.get(name) or default).lower()
+        if value not in allowed:
+            self.problems.append(f"{name} must be one of {', '.join(allowed)} (got {value!r})")
+            return default
+        return value
+
+    def _mode(self) -> Mode:
+        value = self._choice("KALSHI_ENV", tuple(m.value for m in Mode), Mode.PAPER.value)
+        mode = Mode(value)
+        if mode is Mode.PROD and (self.get("KALSHI_ALLOW_PRODUCTION") or "").lower() != "yes":
+            self.problems.append(
+                "KALSHI_ENV=prod trades real money: also set KALSHI_ALLOW_PRODUCTION=yes "
+                "(in the environment or .env) to confirm, or use KALSHI_ENV=demo or paper")
+        return mode
+
+    def _base_url(self, mode: Mode) -> str | None:
+        override = self.get("KALSHI_BASE_URL")
+        if override is not None:
+            if not override.startswith(("http://", "https://")):
+                self.problems.append("KALSHI_BASE_URL must start with http:// or https://")
+                return None
+            return override.rstrip("/")
+        return BASE_URLS.get(mode)
+
+    def _credentials(self, mode: Mode) -> tuple[str | None, Path | None]:
+        key_id = self.get("KALSHI_API_KEY_ID")
+        raw_path = self.get("KALSHI_PRIVATE_KEY_PATH")
+        needed = mode in (Mode.DEMO, Mode.PROD) or key_id is not None or raw_path is not None
+        if not needed:
+            return None, None  # paper mode uses the embedded exchange's generated key
+        why = f"for KALSHI_ENV={mode.value}" if mode in (Mode.DEMO, Mode.PROD) else \
+            "when the other key variable is set"
+        if key_id is None:
+            self.problems.append(f"KALSHI_API_KEY_ID is missing (required {why})")
+        if raw_path is None:
+            self.problems.append(f"KALSHI_PRIVATE_KEY_PATH is missing (required {why})")
+            return key_id, None
+        path = Path(raw_path).expanduser()
+        self._check_key_file(path)
+        return key_id, path
+
+    def _check_key_file(self, path: Path) -> None:
+        from .signing import load_private_key  # local: signing imports requests, config need not
+        try:
+            load_private_key(path)
+        except ConfigError as exc:
+            self.problems.extend(exc.problems)
+
+    def _positive_decimal(self, name: str, default: Decimal) -> Decimal:
+        text = self.get(name)
+        if text is None:
+            return default
+        try:
+            value = Decimal(text.lstrip("$"))
+        except InvalidOperation:
+            value = Decimal(-1)
+        if not value.is_finite() or value <= 0:
+            self.problems.append(f"{name} must be a positive number (got {text!r})")
+            return default
+        return value
+
+    def _positive_int(self, name: str, default: int) -> int:
+        text = self.get(name)
+        if text is None:
+            return default
+        if not text.isdigit() or int(text) <= 0:
+            self.problems.append(f"{name} must be a positive whole number (got {text!r})")
+            return default
+        return int(text)

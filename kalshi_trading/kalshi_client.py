@@ -1,0 +1,401 @@
+"""`KalshiClient`: every Trade API v2 call the app makes, typed, and never two orders for one intent.
+
+The same client talks to the embedded paper exchange, Kalshi's demo and production. Transport
+concerns (signing hook, rate limiter, retries with backoff and jitter, error translation) live in
+http_transport.py; cursor pagination in pagination.py. This module owns the endpoints and the
+order-idempotency rules: a create that fails ambiguously (timeout, reset, 5xx) is looked up by its
+`client_order_id` (with a couple of short re-reads for the portfolio read lag) before it is sent
+again, and a 409 `order_already_exists` resolves to the order that already exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import random as _random
+import time
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
+from urllib.parse import quote
+
+import requests
+
+from .errors import (ApiError, DuplicateClientOrderId, OrderRejected, ResponseFormatError,
+                     TransientApiError, UserInputError)
+from .http_transport import HttpTransport, RetryPolicy
+from .models import (AccountLimits, AmendOrderResult, Balance, BatchCancelItem, BatchCreateItem,
+                     CancelOrderResult, Candlestick, CreateOrderResult, DecreaseOrderResult, Event,
+                     ExchangeStatus, Fill, HistoricalCutoff, Market, MarketPosition, Order,
+                     Orderbook, Series, Settlement, Trade)
+from .money import ZERO, fmt_count, fmt_dollars
+from .order_request import BookSide, OrderIntent, OrderRequestV2
+from .pagination import EVENTS_MAX_LIMIT, MAX_LIMIT, Progress, iter_pages
+from .rate_limiter import RateLimiter
+from .timeutil import to_unix
+
+if TYPE_CHECKING:
+    from .config import Config
+
+__all__ = ["KalshiClient"]
+
+logger = logging.getLogger(__name__)
+
+ORDERS_V2 = "/portfolio/events/orders"
+ORDERS_V2_BATCH = "/portfolio/events/orders/batched"
+Timestamp = datetime | int | None
+
+
+def _ts(value: Timestamp) -> int | None:
+    """Query filters are Unix seconds; accept an aware datetime too."""
+    return to_unix(value) if isinstance(value, datetime) else value
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _obj(body: Any, key: str) -> Mapping[str, Any]:
+    value = body.get(key) if isinstance(body, Mapping) else None
+    if not isinstance(value, Mapping):
+        raise ResponseFormatError(f"response: required object {key!r} is missing")
+    return value
+
+
+class KalshiClient:
+    """Typed Trade API v2 client over one injected `requests.Session`."""
+
+    def __init__(self, base_url: str, auth: requests.auth.AuthBase | None, *,
+                 session: requests.Session | None = None, timeout: float | tuple[float, float] = 10.0,
+                 sleep: Callable[[float], None] = time.sleep,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 rate_limiter: RateLimiter | None = None, max_retries: int = 3,
+                 max_rate_limit_retries: int = 5, random: Callable[[], float] = _random.random,
+                 base_delay: float = 0.5, max_delay: float = 8.0,
+                 lookup_rereads: int = 2, lookup_reread_delay: float = 0.25) -> None:
+        policy = RetryPolicy(max_retries, max_rate_limit_retries, base_delay, max_delay)
+        self._t = HttpTransport(base_url, auth, session=session, timeout=timeout, sleep=sleep,
+                                monotonic=monotonic, rate_limiter=rate_limiter, policy=policy,
+                                random=random)
+        self._lookup_rereads = lookup_rereads
+        self._lookup_reread_delay = lookup_reread_delay
+
+    @classmethod
+    def for_config(cls, config: "Config", *, base_url: str | None = None, key_id: str | None = None,
+                   private_key_path: Path | None = None, **kwargs: Any) -> "KalshiClient":
+        """A client signed with the configured key (or the given one) and limited to its tier."""
+        from .signing import KalshiSigner
+        url = base_url or config.base_url
+        kid, path = key_id or config.key_id, private_key_path or config.private_key_path
+        if url is None:
+            raise UserInputError("no base URL: start the paper exchange or set KALSHI_BASE_URL")
+        auth = KalshiSigner.from_key_file(kid, path) if kid and path else None
+        kwargs.setdefault("rate_limiter", RateLimiter(config.rate_tier))
+        return cls(url, auth, **kwargs)
+
+    @property
+    def base_url(self) -> str:
+        return self._t.base_url
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        return self._t.rate_limiter
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP attempts made so far (for benchmarks and progress displays)."""
+        return self._t.requests_sent
+
+    def close(self) -> None:
+        self._t.close()
+
+    def __enter__(self) -> "KalshiClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self._t.request("GET", path, params=params)
+
+    def _pages(self, path: str, key: str, parse: Callable[[Mapping[str, Any]], Any],
+               params: Mapping[str, Any], progress: Progress | None, limit: int = MAX_LIMIT) -> Iterator[Any]:
+        return iter_pages(lambda query: self._get(path, query), key, parse, params=params,
+                          limit=limit, progress=progress)
+
+    # --- exchange and market data ------------------------------------------------------------
+
+    def get_exchange_status(self) -> ExchangeStatus:
+        return ExchangeStatus.from_api(self._get("/exchange/status"))
+
+    def get_series_list(self, category: str | None = None) -> list[Series]:
+        body = self._get("/series", {"category": category})
+        return [Series.from_api(raw) for raw in body.get("series") or []]
+
+    def get_series(self, series_ticker: str) -> Series:
+        return Series.from_api(_obj(self._get(f"/series/{_seg(series_ticker)}"), "series"))
+
+    def iter_events(self, *, status: str | None = None, series_ticker: str | None = None,
+                    with_nested_markets: bool = False, progress: Progress | None = None) -> Iterator[Event]:
+        params = {"status": status, "series_ticker": series_ticker,
+                  "with_nested_markets": with_nested_markets or None}
+        return self._pages("/events", "events", Event.from_api, params, progress, EVENTS_MAX_LIMIT)
+
+    def get_event(self, event_ticker: str) -> Event:
+        """The event with its markets (nested, or the deprecated top-level list)."""
+        body = self._get(f"/events/{_seg(event_ticker)}", {"with_nested_markets": True})
+        return Event.from_api(_obj(body, "event"), body.get("markets"))
+
+    def iter_markets(self, *, status: str | None = None, series_ticker: str | None = None,
+                     event_ticker: str | None = None, tickers: Sequence[str] | None = None,
+                     progress: Progress | None = None) -> Iterator[Market]:
+        params = {"status": status, "series_ticker": series_ticker, "event_ticker": event_ticker,
+                  "tickers": list(tickers) if tickers else None}
+        return self._pages("/markets", "markets", Market.from_api, params, progress)
+
+    def get_market(self, ticker: str) -> Market:
+        return Market.from_api(_obj(self._get(f"/markets/{_seg(ticker)}"), "market"))
+
+    def get_orderbook(self, ticker: str, depth: int = 0) -> Orderbook:
+        return Orderbook.from_api(self._get(f"/markets/{_seg(ticker)}/orderbook", {"depth": depth}), ticker)
+
+    def iter_trades(self, *, ticker: str | None = None, min_ts: Timestamp = None, max_ts: Timestamp = None,
+                    progress: Progress | None = None) -> Iterator[Trade]:
+        params = {"ticker": ticker, "min_ts": _ts(min_ts), "max_ts": _ts(max_ts)}
+        return self._pages("/markets/trades", "trades", Trade.from_api, params, progress)
+
+    def get_candlesticks(self, series_ticker: str, ticker: str, *, start_ts: datetime | int,
+                         end_ts: datetime | int, period_interval: int) -> list[Candlestick]:
+        body = self._get(f"/series/{_seg(series_ticker)}/markets/{_seg(ticker)}/candlesticks",
+                         {"start_ts": _ts(start_ts), "end_ts": _ts(end_ts),
+                          "period_interval": period_interval})
+        return [Candlestick.from_api(raw) for raw in body.get("candlesticks") or []]
+
+    # --- portfolio reads ---------------------------------------------------------------------
+
+    def get_balance(self) -> Balance:
+        return Balance.from_api(self._get("/portfolio/balance"))
+
+    def iter_positions(self, *, ticker: str | None = None, event_ticker: str | None = None,
+                       progress: Progress | None = None) -> Iterator[MarketPosition]:
+        return self._pages("/portfolio/positions", "market_positions", MarketPosition.from_api,
+                           {"ticker": ticker, "event_ticker": event_ticker}, progress)
+
+    def iter_orders(self, *, ticker: str | None = None, status: str | None = None,
+                    event_ticker: str | None = None, progress: Progress | None = None) -> Iterator[Order]:
+        return self._pages("/portfolio/orders", "orders", Order.from_api,
+                           {"ticker": ticker, "status": status, "event_ticker": event_ticker}, progress)
+
+    def get_order(self, order_id: str) -> Order:
+        return Order.from_api(_obj(self._get(f"/portfolio/orders/{_seg(order_id)}"), "order"))
+
+    def iter_fills(self, *, ticker: str | None = None, order_id: str | None = None,
+                   min_ts: Timestamp = None, max_ts: Timestamp = None,
+                   progress: Progress | None = None) -> Iterator[Fill]:
+        params = {"ticker": ticker, "order_id": order_id, "min_ts": _ts(min_ts), "max_ts": _ts(max_ts)}
+        return self._pages("/portfolio/fills", "fills", Fill.from_api, params, progress)
+
+    def iter_settlements(self, *, ticker: str | None = None, event_ticker: str | None = None,
+                         progress: Progress | None = None) -> Iterator[Settlement]:
+        return self._pages("/portfolio/settlements", "settlements", Settlement.from_api,
+                           {"ticker": ticker, "event_ticker": event_ticker}, progress)
+
+    def get_historical_cutoff(self) -> HistoricalCutoff:
+        return HistoricalCutoff.from_api(self._get("/historical/cutoff"))
+
+    def iter_historical_fills(self, *, ticker: str | None = None, min_ts: Timestamp = None,
+                              max_ts: Timestamp = None, progress: Progress | None = None) -> Iterator[Fill]:
+        params = {"ticker": ticker, "min_ts": _ts(min_ts), "max_ts": _ts(max_ts)}
+        return self._pages("/historical/fills", "fills", Fill.from_api, params, progress)
+
+    def get_account_limits(self) -> AccountLimits:
+        return AccountLimits.from_api(self._get("/account/limits"))
+
+    # --- order lookup by client_order_id -----------------------------------------------------
+
+    def _scan_client_ids(self, ticker: str, wanted: set[str]) -> dict[str, Order]:
+        found: dict[str, Order] = {}
+        for order in self.iter_orders(ticker=ticker):
+            if order.client_order_id in wanted:
+                found[order.client_order_id] = order
+                if len(found) == len(wanted):
+                    break
+        return found
+
+    def find_orders_by_client_id(self, pairs: Iterable[tuple[str, str]], *,
+                                 rereads: int | None = None) -> dict[str, Order]:
+        """Orders for (ticker, client_order_id) pairs; missing ones are re-read a few times
+        (portfolio reads lag a little behind writes)."""
+        by_ticker: dict[str, set[str]] = {}
+        for ticker, client_order_id in pairs:
+            by_ticker.setdefault(ticker, set()).add(client_order_id)
+        found: dict[str, Order] = {}
+        rereads = self._lookup_rereads if rereads is None else rereads
+        for round_ in range(rereads + 1):
+            if round_:
+                self._t.sleep(self._lookup_reread_delay)
+            for ticker, wanted in by_ticker.items():
+                missing = wanted - found.keys()
+                if missing:
+                    found.update(self._scan_client_ids(ticker, missing))
+            if all(ids <= found.keys() for ids in by_ticker.values()):
+                break
+        return found
+
+    def find_order_by_client_id(self, ticker: str, client_order_id: str, *,
+                                rereads: int | None = None) -> Order | None:
+        """The order this `client_order_id` created on `ticker`, or None."""
+        return self.find_orders_by_client_id([(ticker, client_order_id)], rereads=rereads).get(client_order_id)
+
+    def _lookup_quietly(self, pairs: list[tuple[str, str]], why: ApiError) -> dict[str, Order]:
+        """Look orders up after `why`; a lookup that itself fails returns what it could not confirm as
+        missing (a resend then carries the same client_order_id, which the exchange refuses twice)."""
+        try:
+            return self.find_orders_by_client_id(pairs)
+        except TransientApiError as exc:
+            logger.warning("order lookup after %r failed (%s); resending with the same client_order_id",
+                           why.message, exc.message)
+            return {}
+
+    # --- order writes (V2) -------------------------------------------------------------------
+
+    def create_order(self, request: OrderRequestV2) -> CreateOrderResult:
+        """Place one order; at most one order ever exists for `request.client_order_id`."""
+        coid = request.client_order_id
+        if not coid:
+            raise UserInputError("create_order needs a client_order_id, made once per order intent")
+        body, budget = request.to_api(), self._t.new_budget()
+        while True:
+            try:
+                try:
+                    raw = self._t.send_once("POST", ORDERS_V2, body=body, attempt=budget.attempts)
+                    return CreateOrderResult.from_api(raw)
+                except DuplicateClientOrderId:
+                    existing = self.find_order_by_client_id(request.ticker, coid)  # may be transient too
+                    if existing is None:
+                        raise
+                    logger.info("order %s already existed; returning it", existing.order_id)
+                    return CreateOrderResult.from_order(existing)
+            except TransientApiError as exc:
+                if exc.maybe_applied:
+                    existing = self._lookup_quietly([(request.ticker, coid)], exc).get(coid)
+                    if existing is not None:
+                        logger.info("order %s was placed despite %r", existing.order_id, exc.message)
+                        return CreateOrderResult.from_order(existing)
+                self._t.wait_before_retry(budget, exc, "POST", ORDERS_V2)
+
+    def create_order_for_intent(self, intent: OrderIntent, client_order_id: str) -> CreateOrderResult:
+        """`create_order(intent.to_v2(client_order_id))`: a trader's order on the YES book."""
+        return self.create_order(intent.to_v2(client_order_id))
+
+    to_v2 = staticmethod(OrderIntent.to_v2)
+
+    def _order_not_resting(self, order_id: str) -> CancelOrderResult | None:
+        """After an ambiguous cancel, a 409 may mean our first attempt worked: check the order."""
+        order = self.get_order(order_id)
+        if order.status != "canceled":
+            return None
+        return CancelOrderResult(order.order_id, order.client_order_id,
+                                 max(order.initial_count - order.fill_count, ZERO), None)
+
+    def cancel_order(self, order_id: str) -> CancelOrderResult:
+        path, budget, ambiguous = f"{ORDERS_V2}/{_seg(order_id)}", self._t.new_budget(), False
+        while True:
+            try:
+                return CancelOrderResult.from_api(self._t.send_once("DELETE", path, attempt=budget.attempts))
+            except OrderRejected as exc:
+                if ambiguous and exc.code == "order_not_resting":
+                    result = self._order_not_resting(order_id)
+                    if result is not None:
+                        return result
+                raise
+            except TransientApiError as exc:
+                ambiguous = ambiguous or exc.maybe_applied
+                self._t.wait_before_retry(budget, exc, "DELETE", path)
+
+    def amend_order(self, order_id: str, *, ticker: str, side: BookSide | str, price: Decimal,
+                    count: Decimal, updated_client_order_id: str | None = None) -> AmendOrderResult:
+        """Set a new YES price and total size (filled + resting); safe to repeat, so it is retried."""
+        body = {"ticker": ticker, "side": str(BookSide(side)), "price": fmt_dollars(price),
+                "count": fmt_count(count)}
+        if updated_client_order_id:
+            body["updated_client_order_id"] = updated_client_order_id
+        raw = self._t.request("POST", f"{ORDERS_V2}/{_seg(order_id)}/amend", body=body)
+        return AmendOrderResult.from_api(raw)
+
+    def decrease_order(self, order_id: str, *, reduce_by: Decimal | None = None,
+                       reduce_to: Decimal | None = None) -> DecreaseOrderResult:
+        """Shrink a resting order. `reduce_to` is retried freely; `reduce_by` only when it surely
+        did not arrive (repeating it would shrink twice)."""
+        if (reduce_by is None) == (reduce_to is None):
+            raise UserInputError("decrease_order takes exactly one of reduce_by or reduce_to")
+        body = {"reduce_by": fmt_count(reduce_by)} if reduce_by is not None else {"reduce_to": fmt_count(reduce_to)}
+        raw = self._t.request("POST", f"{ORDERS_V2}/{_seg(order_id)}/decrease", body=body,
+                              retry_ambiguous=reduce_by is None)
+        return DecreaseOrderResult.from_api(raw)
+
+    def batch_create_orders(self, requests_: Sequence[OrderRequestV2]) -> list[BatchCreateItem]:
+        """Place several orders in one call, with the same one-order-per-client_order_id rule."""
+        ids = [r.client_order_id for r in requests_]
+        if not all(ids) or len(set(ids)) != len(ids):
+            raise UserInputError("every order in a batch needs its own client_order_id")
+        results: dict[str, BatchCreateItem] = {}
+        pending, budget = list(requests_), self._t.new_budget()
+        while pending:
+            try:
+                raw = self._t.send_once("POST", ORDERS_V2_BATCH, body={"orders": [r.to_api() for r in pending]},
+                                        items=len(pending), attempt=budget.attempts)
+            except TransientApiError as exc:
+                if exc.maybe_applied:
+                    found = self._lookup_quietly([(r.ticker, r.client_order_id) for r in pending], exc)
+                    self._record_found(results, found)
+                    pending = [r for r in pending if r.client_order_id not in results]
+                    if not pending:
+                        break
+                self._t.wait_before_retry(budget, exc, "POST", ORDERS_V2_BATCH)
+                continue
+            self._record_batch(results, pending, raw)
+            pending = []
+        return [results[coid] for coid in ids]
+
+    @staticmethod
+    def _record_found(results: dict[str, BatchCreateItem], found: Mapping[str, Order]) -> None:
+        for coid, order in found.items():
+            results[coid] = BatchCreateItem(CreateOrderResult.from_order(order), coid, None, None)
+
+    def _record_batch(self, results: dict[str, BatchCreateItem], sent: list[OrderRequestV2], raw: Any) -> None:
+        items = raw.get("orders") if isinstance(raw, Mapping) else None
+        if not isinstance(items, list) or len(items) != len(sent):
+            raise ResponseFormatError("batch create: 'orders' should list one result per order sent")
+        duplicates = []
+        for request, item in zip(sent, items):
+            parsed = BatchCreateItem.from_api(item)
+            results[request.client_order_id] = parsed
+            if parsed.error_code == "order_already_exists":
+                duplicates.append((request.ticker, request.client_order_id))
+        if duplicates:
+            self._record_found(results, self.find_orders_by_client_id(duplicates))
+
+    def batch_cancel_orders(self, order_ids: Sequence[str]) -> list[BatchCancelItem]:
+        """Cancel several orders; an item that failed only because an earlier attempt already
+        cancelled it is reported as cancelled."""
+        body = {"orders": [{"order_id": oid} for oid in order_ids]}
+        budget, ambiguous = self._t.new_budget(), False
+        while True:
+            try:
+                raw = self._t.send_once("DELETE", ORDERS_V2_BATCH, body=body, items=len(order_ids),
+                                        attempt=budget.attempts)
+                break
+            except TransientApiError as exc:
+                ambiguous = ambiguous or exc.maybe_applied
+                self._t.wait_before_retry(budget, exc, "DELETE", ORDERS_V2_BATCH)
+        items = [BatchCancelItem.from_api(item) for item in (raw.get("orders") or [])]
+        if ambiguous:
+            items = [self._recheck_cancel(item, oid) for item, oid in zip(items, order_ids)]
+        return items
+
+    def _recheck_cancel(self, item: BatchCancelItem, order_id: str) -> BatchCancelItem:
+        if item.error_code != "order_not_resting":
+            return item
+        result = self._order_not_resting(order_id)
+        return item if result is None else BatchCancelItem(result, order_id, None, None)

@@ -1,0 +1,168 @@
+"""models.py parsers on real recorded Kalshi responses from all three wire eras (../shared/data)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from kalshi_trading import models as m
+from kalshi_trading.errors import ResponseFormatError
+from kalshi_trading.order_request import BookSide
+
+GOLDEN = "data/kalshi-starter-code-python-golden"
+
+
+def golden(shared_dir: Path, name: str):
+    """Era 2 (Jan 2026): the raw body inside the recording wrapper."""
+    return json.loads((shared_dir / GOLDEN / f"{name}_response.json").read_text())["response"]
+
+
+def docs_examples(shared_dir: Path, page: str) -> list:
+    """Era 3: JSON blocks from Kalshi's documentation, by page."""
+    raw = json.loads((shared_dir / "data/kalshi-docs-examples/kalshi_docs_examples.json").read_text())
+    pages = next(v for v in raw.values() if isinstance(v, dict) and page in v)
+    return [block["json"] for block in pages[page]]
+
+
+# --- era 2: every record of every list parses ---------------------------------------------------
+
+@pytest.mark.parametrize("name, key, parser, count", [
+    ("markets_list", "markets", m.Market, 5),
+    ("events_list", "events", m.Event, 5),
+    ("series_list", "series", m.Series, 241),
+    ("trades_list", "trades", m.Trade, None),
+    ("portfolio_fills", "fills", m.Fill, 5),
+    ("portfolio_orders", "orders", m.Order, 5),
+    ("portfolio_positions", "market_positions", m.MarketPosition, 12),
+    ("portfolio_settlements", "settlements", m.Settlement, 1),
+    ("series_candlesticks", "candlesticks", m.Candlestick, 90),
+])
+def test_every_recorded_list_item_parses(shared_dir, name, key, parser, count) -> None:
+    items = golden(shared_dir, name)[key]
+    parsed = [parser.from_api(item) for item in items]
+    assert len(parsed) == (count if count is not None else len(items)) and parsed
+
+
+def test_era2_market_prefers_dollar_strings_and_reads_its_price_grid(shared_dir) -> None:
+    market = m.Market.from_api(golden(shared_dir, "market_single")["market"])
+    raw = golden(shared_dir, "market_single")["market"]
+    assert market.ticker == raw["ticker"]
+    assert market.yes_bid == Decimal(raw["yes_bid_dollars"]) and market.yes_ask == Decimal(raw["yes_ask_dollars"])
+    assert market.price_grid.contains(Decimal("0.5000"))
+
+
+def test_era2_deci_cent_market_accepts_tenth_of_a_cent_prices(shared_dir) -> None:
+    market = m.Market.from_api(golden(shared_dir, "markets_list")["markets"][0])
+    assert market.price_level_structure == "deci_cent"
+    assert market.price_grid.contains(Decimal("0.123")) and not market.price_grid.contains(Decimal("0.1234"))
+
+
+def test_era2_trade_reads_dollars_not_the_float_price(shared_dir) -> None:
+    trade = m.Trade.from_api(golden(shared_dir, "trades_list")["trades"][0])
+    assert (trade.ticker, trade.yes_price, trade.no_price, trade.count) == \
+        ("KXELONMARS-99", Decimal("0.0600"), Decimal("0.9400"), Decimal("1"))
+    assert trade.taker_outcome_side == "no"
+
+
+def test_era2_fill_derives_the_book_side_from_legacy_side_and_action(shared_dir) -> None:
+    fill = m.Fill.from_api(golden(shared_dir, "portfolio_fills")["fills"][0])
+    assert fill.book_side is BookSide.BID and fill.count == Decimal("32")
+    assert (fill.yes_price, fill.no_price) == (Decimal("0.6000"), Decimal("0.4000"))
+    assert fill.fee_cost == Decimal("0")          # fills before fee_cost existed count as fee-free
+
+
+def test_era2_order_counts_from_integers_and_costs_from_dollars(shared_dir) -> None:
+    order = m.Order.from_api(golden(shared_dir, "portfolio_order_single")["order"])
+    assert (order.status, order.book_side, order.yes_price) == ("resting", BookSide.BID, Decimal("0.3000"))
+    assert (order.initial_count, order.fill_count, order.remaining_count) == (2, 0, 2)
+    assert order.client_order_id == "54833c7f-2a19-5f97-8463-c22582e8c893"
+
+
+def test_era2_position_and_settlement_units(shared_dir) -> None:
+    position = m.MarketPosition.from_api(golden(shared_dir, "portfolio_positions")["market_positions"][0])
+    assert (position.position, position.market_exposure, position.fees_paid) == \
+        (Decimal("32"), Decimal("393.0100"), Decimal("136.1900"))
+    settlement = m.Settlement.from_api(golden(shared_dir, "portfolio_settlements")["settlements"][0])
+    assert settlement.market_result == "yes" and settlement.fee_cost == Decimal("0.7300")
+    assert settlement.yes_total_cost == Decimal("42.8600")     # from integer cents
+
+
+def test_era2_balance_in_integer_cents(shared_dir) -> None:
+    balance = m.Balance.from_api(golden(shared_dir, "portfolio_balance"))
+    assert (balance.balance, balance.balance_cents, balance.portfolio_value) == \
+        (Decimal("100.0000"), 10000, Decimal("250.0000"))
+
+
+def test_era2_empty_book_sides_come_back_null(shared_dir) -> None:
+    book = m.Orderbook.from_api(golden(shared_dir, "orderbook"), "KX")
+    assert book.yes_bids == () and book.no_bids == () and book.spread is None
+
+
+def test_era2_event_with_top_level_markets_and_candles(shared_dir) -> None:
+    body = golden(shared_dir, "event_single")
+    event = m.Event.from_api(body["event"], body["markets"])
+    assert event.event_ticker == "KXELONMARS-99" and len(event.markets) == len(body["markets"])
+    candle = m.Candlestick.from_api(golden(shared_dir, "series_candlesticks")["candlesticks"][-1])
+    assert (candle.yes_bid_close, candle.yes_ask_close, candle.price_close) == \
+        (Decimal("0.0600"), Decimal("0.0700"), Decimal("0.0600"))
+
+
+def test_era2_exchange_status(shared_dir) -> None:
+    status = m.ExchangeStatus.from_api(golden(shared_dir, "exchange_status"))
+    assert isinstance(status.exchange_active, bool)
+
+
+@pytest.mark.parametrize("name", ["create_order", "cancel_order", "decrease_order"])
+def test_retired_v1_order_write_responses_still_parse_as_orders(shared_dir, name) -> None:
+    order = m.Order.from_api(golden(shared_dir, name)["order"])
+    assert order.order_id == "6c170f2d-31ac-5a52-aa49-396c7be13455"
+
+
+# --- era 1: integer cents only -------------------------------------------------------------------
+
+def test_era1_event_with_nested_cent_priced_markets(shared_dir) -> None:
+    raw = json.loads((shared_dir / "data/CodeTillDawn2-kalshi-trading-bot/API_GetEvents.json").read_text())
+    event = m.Event.from_api(raw["events"][0])
+    assert event.event_ticker == "KXJAN6PARDON-25MAY01" and len(event.markets) == 6
+    market = event.markets[0]
+    assert (market.yes_bid, market.yes_ask, market.no_bid, market.no_ask, market.last_price) == \
+        (Decimal("0.55"), Decimal("0.57"), Decimal("0.43"), Decimal("0.45"), Decimal("0.57"))
+    assert (market.volume, market.open_interest, market.notional_value) == (61202, 42216, Decimal("1"))
+    assert market.price_grid.contains(Decimal("0.55")) and not market.price_grid.contains(Decimal("0.555"))
+
+
+# --- era 3: fixed-point strings only -------------------------------------------------------------
+
+def test_era3_orderbook_fp_best_prices_and_implied_asks(shared_dir) -> None:
+    raw = docs_examples(shared_dir, "docs/kalshi/getting_started/orderbook_responses.md")[0]
+    book = m.Orderbook.from_api(raw, "KX")
+    assert (book.best_yes_bid, book.best_yes_ask, book.spread) == (Decimal("0.4200"), Decimal("0.4400"), Decimal("0.0200"))
+    assert book.yes_asks[0].count == Decimal("17.00")            # best NO bid 0.56 x 17 -> YES ask 0.44
+    assert len(book.yes_bids) == 12 and len(book.no_bids) == 10
+
+
+def test_era3_account_limits_document(shared_dir) -> None:
+    raw = docs_examples(shared_dir, "docs/kalshi/getting_started/rate_limits.md")
+    limits = m.AccountLimits.from_api(next(block for block in raw if "usage_tier" in block))
+    assert limits == m.AccountLimits("premier", 1000, 1000, 1000, 2000)
+
+
+def test_era3_websocket_fill_payload_parses_as_a_fill(shared_dir) -> None:
+    message = docs_examples(shared_dir, "docs/kalshi/websockets/user-fills.md")[0]["msg"]
+    fill = m.Fill.from_api(message)
+    assert (fill.fill_id, fill.ticker, fill.book_side) == (message["trade_id"], "HIGHNY-22DEC23-B53.5", BookSide.BID)
+    assert (fill.count, fill.yes_price, fill.no_price) == (Decimal("278.00"), Decimal("0.750"), Decimal("0.250"))
+
+
+def test_era3_derived_trade_rows_with_float_prices_are_refused_not_misread(shared_dir) -> None:
+    """The crypto recordings carry float prices and no trade_id; the loader must adapt them."""
+    line = (shared_dir / "data/kalshi-crypto-15m-dataset/KXBTC15M/trades.jsonl").read_text().splitlines()[0]
+    row = json.loads(line)
+    assert isinstance(row["yes_price"], float)
+    with pytest.raises(ResponseFormatError):
+        m.Trade.from_api(row)
+    with pytest.raises(ResponseFormatError, match="yes_price"):
+        m.Trade.from_api({**row, "trade_id": "t1"})
