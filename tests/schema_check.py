@@ -1,4 +1,4 @@
-"""A small OpenAPI 3 response validator for the paper-exchange schema tests.
+"""A small OpenAPI 3 response validator, shared by the paper-exchange schema tests.
 
 It resolves `$ref`, follows `allOf` / `oneOf` / `anyOf`, honours `nullable` (also beside a `$ref`),
 checks that required fields are present and that each value has the declared JSON type

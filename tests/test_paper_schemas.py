@@ -9,12 +9,9 @@ KNOWN_DIFFERENCES (and in KALSHI_API_NOTES) instead of weakening the validator.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,9 +19,8 @@ from kalshi_trading.paper.server import start_paper_exchange
 from kalshi_trading.timeutil import utc_now
 from tests.conftest import pem_public
 from tests.paper_http import PaperHttp, make_universe
+from tests.schema_check import SPEC_PATH, _resolve, load_spec, response_schema, validate
 
-SPEC_PATH = (Path(__file__).resolve().parent.parent.parent / "shared" / "kalshi-api"
-             / "openapi.docs-reconstructed-v3.28.0.json")
 TICKER = "KXTEST-E0-M0"
 SETTLED = "KXTEST-E1-M1"
 
@@ -32,73 +28,14 @@ SETTLED = "KXTEST-E1-M1"
 KNOWN_DIFFERENCES: dict[str, str] = {}
 
 
-# --- the validator ------------------------------------------------------------------------------
-
-def _resolve(spec: dict, ref: str) -> dict:
-    node: Any = spec
-    for part in ref.lstrip("#/").split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
-
-
-def response_schema(spec: dict, path: str, method: str) -> dict:
-    """The schema of the 2xx JSON response of `method path` (path as in the spec, with `{...}`)."""
-    responses = spec["paths"][path][method.lower()]["responses"]
-    response = responses[next(code for code in responses if code.startswith("2"))]
-    if "$ref" in response:
-        response = _resolve(spec, response["$ref"])
-    return response["content"]["application/json"]["schema"]
-
-
-_TYPES = {
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-    "array": lambda v: isinstance(v, list),
-    "object": lambda v: isinstance(v, dict),
-}
-
-
-def validate(spec: dict, schema: dict, value: Any, where: str = "$") -> list[str]:
-    """Every problem found, as `"$.market.status: ..."` strings (empty when valid)."""
-    nullable = bool(schema.get("nullable"))
-    while "$ref" in schema:
-        schema = _resolve(spec, schema["$ref"])
-        nullable = nullable or bool(schema.get("nullable"))
-    if value is None:
-        return [] if nullable else [f"{where}: null but not nullable"]
-    problems: list[str] = []
-    for sub in schema.get("allOf", []):
-        problems += validate(spec, sub, value, where)
-    for combinator in ("oneOf", "anyOf"):
-        options = schema.get(combinator)
-        if options and all(validate(spec, sub, value, where) for sub in options):
-            problems.append(f"{where}: matches none of {combinator}")
-    kind = schema.get("type") or ("object" if "properties" in schema or "required" in schema else None)
-    if kind is None:
-        return problems
-    if not _TYPES[kind](value):
-        return problems + [f"{where}: expected {kind}, got {type(value).__name__} {value!r:.40}"]
-    if kind == "string" and "enum" in schema and value not in schema["enum"]:
-        problems.append(f"{where}: {value!r} not in enum {schema['enum']}")
-    if kind == "array" and "items" in schema:
-        for index, item in enumerate(value):
-            problems += validate(spec, schema["items"], item, f"{where}[{index}]")
-    if kind == "object":
-        problems += [f"{where}.{name}: required but missing"
-                     for name in schema.get("required", []) if name not in value]
-        for name, sub in schema.get("properties", {}).items():
-            if name in value:
-                problems += validate(spec, sub, value[name], f"{where}.{name}")
-    return problems
+# The validator lives in tests/schema_check.py, shared with the engine's own schema test.
 
 
 @pytest.fixture(scope="module")
 def spec() -> dict:
     if not SPEC_PATH.is_file():
         pytest.skip("../shared/kalshi-api is not beside the repository")
-    return json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    return load_spec()
 
 
 def test_validator_catches_missing_wrong_typed_and_null_fields(spec):
@@ -161,6 +98,7 @@ READS = [
     ("/series/{series_ticker}/markets/{ticker}/candlesticks", "GET",
      f"/series/KXTEST/markets/{TICKER}/candlesticks", "candles"),
     ("/historical/cutoff", "GET", "/historical/cutoff", None),
+    ("/historical/fills", "GET", "/historical/fills", None),
     ("/account/limits", "GET", "/account/limits", None),
     ("/portfolio/balance", "GET", "/portfolio/balance", None),
     ("/portfolio/positions", "GET", "/portfolio/positions", None),

@@ -146,6 +146,7 @@ def test_exchange_status_schedule_and_historical_cutoff(http):
     assert schedule["standard_hours"][0]["monday"] == [{"open_time": "00:00", "close_time": "23:59"}]
     cutoff = http.get("/historical/cutoff").json()
     assert cutoff["trades_created_ts"] < "2001"  # nothing on the paper exchange is historical
+    assert http.get("/historical/fills").json() == {"fills": [], "cursor": ""}
 
 
 def test_series_events_and_markets_are_served(http):

@@ -90,6 +90,11 @@ def historical_cutoff(engine: Any, call: Call) -> Result:
                  "market_positions_last_updated_ts": old}
 
 
+def historical_fills(engine: Any, call: Call) -> Result:
+    # Consistent with the cutoff above: nothing is older than it, so the archive is empty.
+    return 200, {"fills": [], "cursor": ""}
+
+
 # --- series, events, markets ------------------------------------------------------------------
 
 def list_series(engine: Any, call: Call) -> Result:
@@ -258,6 +263,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/markets/{ticker}", get_market),
     Route("GET", "/markets/{ticker}/orderbook", orderbook),
     Route("GET", "/historical/cutoff", historical_cutoff),
+    Route("GET", "/historical/fills", historical_fills, auth=True),
     Route("GET", "/portfolio/balance", balance, auth=True),
     Route("GET", "/portfolio/positions", positions, auth=True),
     Route("GET", "/portfolio/orders", list_orders, auth=True),
