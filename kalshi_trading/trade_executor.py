@@ -1,0 +1,379 @@
+"""`TradeExecutor`: the one path every order takes, from the menu, the subcommands and strategies.
+
+Before anything reaches the network it validates the order against the market (open, price grid,
+count step, time-in-force rules) and the configured risk gate. It makes the `client_order_id` once,
+records the submission (fsynced) before sending, so even a crash mid-request leaves a trace, then
+records the outcome and imports the order's fills from the exchange. Cancels, amends and
+decreases go through here too, so the audit trail is complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable
+
+from .config import RiskLimits
+from .errors import (ApiError, KalshiTradingError, NotFoundError, OrderRejected, ResponseFormatError,
+                     TransientApiError, UserInputError)
+from .models import AmendOrderResult, CancelOrderResult, DecreaseOrderResult, Market, Order
+from .money import ONE, ZERO, fee_rates, fmt_count, fmt_dollars, parse_count, parse_dollars, trade_fee
+from .order_preview import (OrderPreview, book_side_terms, check_against_market, check_risk,
+                            estimate_fill, normalize_intent, worst_case_loss)
+from .order_request import OrderIntent, OrderRequestV2, OutcomeSide, TimeInForce
+from .timeutil import Clock, utc_now
+from .trade_logger import EventType, TradeLogger
+
+__all__ = ["TradeExecutor", "SubmissionResult", "OrderPreview"]
+
+log = logging.getLogger(__name__)
+
+BATCH_CANCEL_SIZE = 20
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """What happened to a submitted order."""
+
+    intent: OrderIntent
+    request: OrderRequestV2
+    order_id: str
+    client_order_id: str
+    status: str                         # resting | executed | canceled (IOC/FOK remainder)
+    fill_count: Decimal
+    remaining_count: Decimal
+    average_fill_price: Decimal | None  # YES dollars, as the exchange reports it
+    average_fee_paid: Decimal | None    # per contract
+    fills_imported: int
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def average_outcome_price(self) -> Decimal | None:
+        """The average fill price in the intent's own terms (a NO buyer sees NO prices)."""
+        if self.average_fill_price is None:
+            return None
+        yes = self.average_fill_price
+        return yes if self.intent.outcome is OutcomeSide.YES else ONE - yes
+
+    def describe(self) -> str:
+        """One line for the screen."""
+        text = (f"order {self.order_id} {self.status}: filled {fmt_count(self.fill_count)}, "
+                f"resting {fmt_count(self.remaining_count)}")
+        price = self.average_outcome_price
+        return text + (f" at average {fmt_dollars(price)}" if price is not None else "")
+
+
+def _status(request: OrderRequestV2, fill_count: Decimal, remaining: Decimal) -> str:
+    if remaining > ZERO:
+        return "resting"
+    return "executed" if fill_count >= request.count else "canceled"
+
+
+def _order_fields(order: Order) -> dict[str, Any]:
+    return {"ticker": order.ticker, "book_side": order.book_side, "outcome_side": order.outcome_side,
+            "yes_price_dollars": order.yes_price, "no_price_dollars": order.no_price,
+            "order_id": order.order_id, "client_order_id": order.client_order_id or None}
+
+
+class TradeExecutor:
+    """Validates, risk-checks, records and places orders through the `KalshiClient`."""
+
+    def __init__(self, client: Any, logger: TradeLogger, risk: RiskLimits, *,
+                 id_factory: Callable[[], str] = lambda: str(uuid.uuid4()),
+                 clock: Clock = utc_now) -> None:
+        self._client = client
+        self._logger = logger
+        self._risk = risk
+        self._id_factory = id_factory
+        self._clock = clock
+        self._fees: dict[str, tuple[str, Decimal, Decimal]] = {}  # ticker -> (fee_type, taker, maker)
+
+    # --- lookups -------------------------------------------------------------------------
+
+    def _market(self, ticker: str) -> Market:
+        try:
+            return self._client.get_market(ticker)
+        except NotFoundError:
+            raise UserInputError(f"no market with ticker {ticker!r}") from None
+
+    def _order(self, order_id: str) -> Order:
+        if not isinstance(order_id, str) or not order_id.strip():
+            raise UserInputError("an order id is required")
+        try:
+            return self._client.get_order(order_id.strip())
+        except NotFoundError:
+            raise UserInputError(f"no order with id {order_id!r}") from None
+
+    def _resting(self, order_id: str) -> Order:
+        order = self._order(order_id)
+        if order.status != "resting":
+            raise UserInputError(f"order {order.order_id} is {order.status}; only resting orders can change")
+        return order
+
+    def _position(self, ticker: str) -> Decimal:
+        return next((p.position for p in self._client.iter_positions(ticker=ticker) if p.ticker == ticker),
+                    ZERO)
+
+    def _resting_count(self) -> int:
+        count = 0
+        for _ in self._client.iter_orders(status="resting"):
+            count += 1
+            if count >= self._risk.max_open_orders:  # enough to refuse; don't page through the rest
+                break
+        return count
+
+    def fee_schedule(self, market: Market) -> tuple[str, Decimal, Decimal]:
+        """(fee_type, taker rate, maker rate) of the market's series, cached per ticker."""
+        if market.ticker not in self._fees:
+            try:
+                series_ticker = self._client.get_event(market.event_ticker).series_ticker
+                series = self._client.get_series(series_ticker)
+                fee_type, multiplier = series.fee_type, series.fee_multiplier
+            except (NotFoundError, ResponseFormatError) as exc:
+                log.warning("fee type of %s unknown (%s); assuming quadratic", market.ticker, exc)
+                fee_type, multiplier = "quadratic", Decimal(1)
+            self._fees[market.ticker] = (fee_type, *fee_rates(fee_type, multiplier))
+        return self._fees[market.ticker]
+
+    def _checked(self, intent: OrderIntent) -> tuple[OrderIntent, Market, Decimal, tuple[str, Decimal, Decimal]]:
+        """Validation and the risk gate; returns what preview and submit build on."""
+        intent = normalize_intent(intent)
+        market = self._market(intent.ticker)
+        check_against_market(intent, market, self._clock())
+        fees = self.fee_schedule(market)
+        position = self._position(intent.ticker)
+        resting = self._resting_count() if intent.time_in_force is TimeInForce.GTC else 0
+        check_risk(intent, self._risk, position=position, resting_orders=resting,
+                   fee=trade_fee(intent.count, intent.price, fees[1]))
+        return intent, market, position, fees
+
+    # --- preview and submit --------------------------------------------------------------
+
+    def preview(self, intent: OrderIntent) -> OrderPreview:
+        """Validate and risk-check `intent` and show what it would do; nothing is sent or logged."""
+        intent, market, position, (fee_type, taker, maker) = self._checked(intent)
+        estimate = estimate_fill(self._client.get_orderbook(intent.ticker), intent, taker)
+        rest = intent.count - estimate.count
+        warnings: list[str] = []
+        if intent.time_in_force is TimeInForce.GTC:
+            fee = estimate.taker_fee + trade_fee(rest, intent.price, maker)
+        else:
+            fee = estimate.taker_fee
+            if rest > ZERO:
+                warnings.append(
+                    f"the book holds only {fmt_count(estimate.count)} at {fmt_dollars(intent.price)} or "
+                    "better; " + ("a fill-or-kill order will be refused" if intent.time_in_force
+                                  is TimeInForce.FOK else "the rest will be cancelled"))
+        return OrderPreview(
+            intent=intent, request=intent.to_v2(None), market=market, fee_type=fee_type,
+            cost=intent.count * intent.price, fee_estimate=fee,
+            worst_case_loss=worst_case_loss(intent, taker), current_position=position,
+            resulting_position=position + intent.signed_yes_delta, estimated_fill=estimate,
+            warnings=tuple(warnings))
+
+    def submit(self, intent: OrderIntent) -> SubmissionResult:
+        """Validate, risk-check, record, send, record the outcome, import fills."""
+        intent, _, _, _ = self._checked(intent)
+        client_order_id = self._id_factory()
+        request = intent.to_v2(client_order_id)
+        fields = {
+            "ticker": intent.ticker, "outcome_side": intent.outcome, "action": intent.action,
+            "book_side": request.side, "count_fp": fmt_count(intent.count),
+            "yes_price_dollars": fmt_dollars(request.price),
+            "no_price_dollars": fmt_dollars(ONE - request.price), "client_order_id": client_order_id,
+            "time_in_force": intent.time_in_force, "expiration_time": intent.expiration_time,
+            "post_only": intent.post_only or None, "reduce_only": intent.reduce_only or None,
+            "tags": list(intent.tags) or None,
+        }
+        self._logger.record(EventType.SUBMISSION, status="sending", **fields)
+        try:
+            created = self._client.create_order(request)
+        except BaseException as exc:
+            self._log_failure(exc, fields, "create")
+            raise
+        status = _status(request, created.fill_count, created.remaining_count)
+        self._logger.record(EventType.SUBMISSION, status=status, order_id=created.order_id,
+                            message=f"filled {fmt_count(created.fill_count)}, "
+                                    f"resting {fmt_count(created.remaining_count)}", **fields)
+        imported, warnings = self._import_fills(created.order_id, created.fill_count > ZERO)
+        return SubmissionResult(
+            intent=intent, request=request, order_id=created.order_id,
+            client_order_id=client_order_id, status=status, fill_count=created.fill_count,
+            remaining_count=created.remaining_count, average_fill_price=created.average_fill_price,
+            average_fee_paid=created.average_fee_paid, fills_imported=imported,
+            warnings=tuple(warnings))
+
+    def _log_failure(self, exc: BaseException, fields: dict[str, Any], what: str) -> None:
+        """One `error` record. Only our exception types' messages are logged: they carry no secrets."""
+        if isinstance(exc, TransientApiError):
+            status, message = "unknown", f"{exc}; the {what} may or may not have reached the exchange"
+        elif isinstance(exc, KalshiTradingError):
+            status, message = "rejected", str(exc)
+        else:
+            status, message = "unknown", f"{what} failed with an unexpected {type(exc).__name__}"
+        try:
+            self._logger.record(EventType.ERROR, status=status, message=message, **fields)
+        except Exception:  # the original error matters more than a failed log write
+            log.exception("could not record the %s failure", what)
+
+    def _import_fills(self, order_id: str, expect_fills: bool) -> tuple[int, list[str]]:
+        if not expect_fills:
+            return 0, []
+        try:
+            return self._logger.import_fills(self._client.iter_fills(order_id=order_id)), []
+        except ApiError as exc:
+            # The order stands; its fills will be imported by the next history sync.
+            self._log_failure(exc, {"order_id": order_id}, "fill import")
+            return 0, [f"fills of {order_id} not imported yet: {exc}"]
+
+    # --- changing resting orders ---------------------------------------------------------
+
+    def cancel(self, order_id: str) -> CancelOrderResult:
+        """Cancel one resting order."""
+        order = self._resting(order_id)
+        try:
+            result = self._client.cancel_order(order.order_id)
+        except BaseException as exc:
+            self._log_failure(exc, _order_fields(order), "cancel")
+            raise
+        self._logger.record(EventType.CANCELLATION, status="canceled",
+                            count_fp=fmt_count(result.reduced_by), **_order_fields(order))
+        return result
+
+    def amend(self, order_id: str, *, price: Decimal | str | None = None,
+              count: Decimal | str | None = None,
+              outcome: OutcomeSide | str = OutcomeSide.YES) -> AmendOrderResult:
+        """New price and/or new total size (filled + resting) for a resting order.
+
+        `price` is in `outcome`'s terms (YES by default, as the order book shows orders).
+        """
+        if price is None and count is None:
+            raise UserInputError("give a new price, a new count, or both")
+        order = self._resting(order_id)
+        market = self._market(order.ticker)
+        total = order.fill_count + order.remaining_count
+        new_yes = self._amend_price(price, outcome, order, market)
+        new_total = total if count is None else parse_count(count, "count")
+        if new_total <= order.fill_count:
+            raise UserInputError(f"the new total must be more than the {fmt_count(order.fill_count)} "
+                                 "already filled (to stop the order, cancel it)")
+        if new_yes == order.yes_price and new_total == total:
+            raise UserInputError("that is the order as it stands; nothing to change")
+        if new_total > total or new_yes != order.yes_price:
+            self._gate_resting(order, market, new_yes, new_total - order.fill_count)
+        try:
+            result = self._client.amend_order(order.order_id, ticker=order.ticker, side=order.book_side,
+                                              price=new_yes, count=new_total,
+                                              updated_client_order_id=self._id_factory())
+        except BaseException as exc:
+            self._log_failure(exc, _order_fields(order), "amend")
+            raise
+        fields = {**_order_fields(order), "order_id": result.order_id,
+                  "yes_price_dollars": fmt_dollars(new_yes), "no_price_dollars": fmt_dollars(ONE - new_yes),
+                  "client_order_id": result.client_order_id or order.client_order_id or None}
+        self._logger.record(EventType.AMEND, status="amended", count_fp=fmt_count(new_total),
+                            message=f"price {fmt_dollars(order.yes_price)} -> {fmt_dollars(new_yes)}, "
+                                    f"total {fmt_count(total)} -> {fmt_count(new_total)}", **fields)
+        self._import_fills(result.order_id, True)
+        return result
+
+    def _amend_price(self, price: Decimal | str | None, outcome: OutcomeSide | str, order: Order,
+                     market: Market) -> Decimal:
+        if price is None:
+            return order.yes_price
+        if isinstance(price, float):
+            raise UserInputError(f"price must be an exact decimal, not {price!r}")
+        value = parse_dollars(price)
+        if not ZERO < value < ONE:
+            raise UserInputError(f"price must be between 0 and 1 dollar, not {value}")
+        side = OutcomeSide(outcome.lower() if isinstance(outcome, str) else outcome)
+        yes = value if side is OutcomeSide.YES else ONE - value
+        if not market.price_grid.contains(yes):
+            raise UserInputError(f"price {value} is not on {market.ticker}'s price grid "
+                                 f"({market.price_grid.describe()})")
+        return yes
+
+    def _gate_resting(self, order: Order, market: Market, yes_price: Decimal, remaining: Decimal) -> None:
+        """The cost and position checks for what an amended order would leave resting."""
+        action, outcome = book_side_terms(order.book_side)
+        price = yes_price if outcome is OutcomeSide.YES else ONE - yes_price
+        as_intent = OrderIntent(order.ticker, action, outcome, remaining, price)
+        _, taker, _ = self.fee_schedule(market)
+        check_risk(as_intent, self._risk, position=self._position(order.ticker), resting_orders=0,
+                   fee=trade_fee(remaining, price, taker))
+
+    def decrease(self, order_id: str, *, reduce_by: Decimal | str | None = None,
+                 reduce_to: Decimal | str | None = None) -> DecreaseOrderResult:
+        """Shrink a resting order by `reduce_by`, or to `reduce_to` still resting."""
+        if (reduce_by is None) == (reduce_to is None):
+            raise UserInputError("give exactly one of reduce by or reduce to")
+        order = self._resting(order_id)
+        remaining = order.remaining_count
+        if reduce_by is not None:
+            by = parse_count(reduce_by, "reduce by")
+            if not ZERO < by <= remaining:
+                raise UserInputError(f"reduce by must be between 0.01 and the {fmt_count(remaining)} resting")
+        else:
+            to = parse_count(reduce_to, "reduce to")
+            if not ZERO <= to < remaining:
+                raise UserInputError(f"reduce to must be at least 0 and below the {fmt_count(remaining)} resting")
+        try:
+            result = self._client.decrease_order(
+                order.order_id, reduce_by=by if reduce_by is not None else None,
+                reduce_to=to if reduce_to is not None else None)
+        except BaseException as exc:
+            self._log_failure(exc, _order_fields(order), "decrease")
+            raise
+        kind = EventType.CANCELLATION if result.remaining_count == ZERO else EventType.AMEND
+        self._logger.record(kind, status="decreased", count_fp=fmt_count(remaining - result.remaining_count),
+                            message=f"resting {fmt_count(remaining)} -> {fmt_count(result.remaining_count)}",
+                            **_order_fields(order))
+        return result
+
+    def cancel_all(self, ticker: str | None = None) -> int:
+        """Cancel every resting order (of `ticker`, if given); returns how many were cancelled."""
+        wanted = ticker.strip().upper() if ticker else None
+        orders = [o for o in self._client.iter_orders(ticker=wanted, status="resting")
+                  if o.status == "resting" and (wanted is None or o.ticker == wanted)]
+        cancelled = 0
+        for start in range(0, len(orders), BATCH_CANCEL_SIZE):
+            cancelled += self._cancel_batch(orders[start:start + BATCH_CANCEL_SIZE])
+        return cancelled
+
+    def _cancel_batch(self, orders: list[Order]) -> int:
+        try:
+            items = self._client.batch_cancel_orders([o.order_id for o in orders])
+        except (NotFoundError, OrderRejected) as exc:
+            log.warning("batch cancel refused (%s); cancelling one by one", exc)
+            return sum(self._cancel_one(order) for order in orders)
+        except BaseException as exc:
+            self._log_failure(exc, {}, "batch cancel")
+            raise
+        by_id = {o.order_id: o for o in orders}
+        cancelled = 0
+        for item in items:
+            order = by_id.get(item.order_id)
+            fields = _order_fields(order) if order else {"order_id": item.order_id}
+            if item.result is None:
+                self._logger.record(EventType.ERROR, status="rejected", **fields,
+                                    message=f"cancel refused: [{item.error_code}] {item.error_message}")
+                continue
+            self._logger.record(EventType.CANCELLATION, status="canceled",
+                                count_fp=fmt_count(item.result.reduced_by), **fields)
+            cancelled += 1
+        return cancelled
+
+    def _cancel_one(self, order: Order) -> int:
+        try:
+            result = self._client.cancel_order(order.order_id)
+        except OrderRejected as exc:  # filled or cancelled meanwhile: nothing left to cancel
+            self._log_failure(exc, _order_fields(order), "cancel")
+            return 0
+        except BaseException as exc:
+            self._log_failure(exc, _order_fields(order), "cancel")
+            raise
+        self._logger.record(EventType.CANCELLATION, status="canceled",
+                            count_fp=fmt_count(result.reduced_by), **_order_fields(order))
+        return 1

@@ -1,0 +1,411 @@
+"""The audit trail: every order event appended to crash-safe JSONL, mirrored to human logs.
+
+`trades.jsonl` is the record of truth: one JSON object per line, fsynced before `record()`
+returns, so a crash loses at most the line being written, and readers skip a torn line with a
+warning instead of failing. `trades.log` and `errors.log` are for people; they rotate at midnight
+UTC through the stdlib. The JSONL rotates by date too (`trades-YYYY-MM-DD.jsonl`) and queries read
+every file. Fills come from the exchange and are deduplicated by `fill_id`, across restarts too,
+so the history shows what really traded. The logger never sees keys; callers pass it messages of
+our own exception types, which carry no secrets.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import json
+import logging
+import logging.handlers
+import os
+import re
+import tempfile
+import threading
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .errors import UserInputError
+from .models import Fill
+from .money import fmt_count
+from .order_request import Action, OutcomeSide
+from .timeutil import Clock, parse_iso, to_iso_z, utc_now
+
+__all__ = ["TradeLogger", "EventType", "CSV_COLUMNS", "TRADES_RETENTION_DAYS",
+           "ERRORS_RETENTION_DAYS", "JSONL_NAME"]
+
+log = logging.getLogger(__name__)
+
+TRADES_RETENTION_DAYS = 30
+ERRORS_RETENTION_DAYS = 90
+JSONL_NAME = "trades.jsonl"
+CSV_COLUMNS = ("created_time", "event_type", "ticker", "outcome_side", "book_side", "action",
+               "count_fp", "yes_price_dollars", "no_price_dollars", "fee_cost", "order_id",
+               "client_order_id", "fill_id", "status", "message")
+
+_ROTATED_JSONL = re.compile(r"^trades-(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl$")
+_ROTATED_LOG = re.compile(r"^(trades|errors)\.log\.(\d{4}-\d{2}-\d{2})$")
+_FORMULA_START = ("=", "+", "@", "\t", "\r")
+
+
+class EventType(enum.StrEnum):
+    SUBMISSION = "submission"
+    FILL = "fill"
+    CANCELLATION = "cancellation"
+    AMEND = "amend"
+    ERROR = "error"
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe value: Decimals as fixed-point strings, times as UTC `Z`, enums as values."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return to_iso_z(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    raise TypeError(f"cannot log a {type(value).__name__} (money and counts must be Decimal)")
+
+
+def _utc_date(moment: datetime) -> date:
+    return moment.astimezone(timezone.utc).date()
+
+
+def _bound(value: datetime | date | str | None, *, end: bool) -> datetime | None:
+    """A query bound as an aware UTC datetime; naive means UTC; a date `end` includes that day."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return parse_iso(value)
+        except ValueError:
+            raise UserInputError(f"{value!r} is not a date or time (use YYYY-MM-DD)") from None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        day = value + timedelta(days=1) if end else value
+        return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    raise TypeError(f"a date range bound must be a datetime or date, not {type(value).__name__}")
+
+
+def _event_filter(event_types: str | Iterable[str] | None) -> set[str] | None:
+    if event_types is None:
+        return None
+    items = [event_types] if isinstance(event_types, str) else list(event_types)
+    try:
+        return {EventType(str(item).strip().lower()).value for item in items}
+    except ValueError:
+        allowed = ", ".join(e.value for e in EventType)
+        raise UserInputError(f"event type must be one of {allowed}; got {items!r}") from None
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value) if isinstance(value, (list, dict)) \
+        else str(value).lower() if isinstance(value, bool) else str(value)
+    # A cell a spreadsheet would run as a formula is quoted, so an exported message stays text.
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _human_line(rec: dict) -> str:
+    """One readable line: what happened, to which market, in the trader's terms."""
+    parts = [rec["logged_time"], rec["event_type"].upper()]
+    for key in ("ticker", "action", "outcome_side"):
+        if rec.get(key):
+            parts.append(str(rec[key]))
+    if rec.get("count_fp"):
+        price = rec.get("yes_price_dollars")
+        parts.append(f"{rec['count_fp']}" + (f" @ yes {price}" if price else ""))
+    for key in ("status", "order_id", "client_order_id", "fill_id", "fee_cost"):
+        if rec.get(key):
+            parts.append(f"{key}={rec[key]}")
+    if rec.get("message"):
+        parts.append(f"- {rec['message']}")
+    return " ".join(str(part) for part in parts).replace("\r", " ").replace("\n", " ")
+
+
+def _rotating_handler(path: Path, level: int) -> logging.Handler:
+    handler = logging.handlers.TimedRotatingFileHandler(
+        path, when="midnight", utc=True, backupCount=0, encoding="utf-8", delay=True)
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    return handler
+
+
+class TradeLogger:
+    """Append-only order history in `log_dir`: record, import fills, query, export CSV."""
+
+    def __init__(self, log_dir: Path | str = Path("logs"), *, clock: Clock = utc_now) -> None:
+        self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._fh: Any = None
+        self._needs_newline = False
+        self._day: date | None = None
+        self._fill_ids: set[str] = set()
+        self._order_terms: dict[str, tuple[str, str]] = {}
+        # Our own Logger object, not registered with logging.getLogger: each TradeLogger writes
+        # only to its own files, and nothing propagates to the root logger's handlers.
+        self._human = logging.Logger("kalshi_trading.trade_log", logging.INFO)
+        self._human.propagate = False
+        self._human.addHandler(_rotating_handler(self.log_dir / "trades.log", logging.INFO))
+        self._human.addHandler(_rotating_handler(self.log_dir / "errors.log", logging.ERROR))
+        self._load_state()
+        self._purge(_utc_date(self._clock()))
+
+    # --- writing -------------------------------------------------------------------------
+
+    def record(self, event_type: EventType | str, **fields: Any) -> dict:
+        """Append one event; returns the record as written (fsynced before this returns).
+
+        `created_time` defaults to now (a fill passes the exchange's time); None fields are left out.
+        """
+        kind = EventType(event_type)
+        now = self._clock()
+        created = fields.pop("created_time", None) or now
+        rec: dict[str, Any] = {"event_type": kind.value, "created_time": _plain(created),
+                               "logged_time": to_iso_z(now)}
+        rec.update({key: _plain(value) for key, value in fields.items() if value is not None})
+        line = json.dumps(rec, sort_keys=True, separators=(",", ":")).encode("utf-8") + b"\n"
+        with self._lock:
+            self._rotate_if_new_day(_utc_date(now))
+            self._append(line)
+            self._remember(rec)
+        self._human.log(logging.ERROR if kind is EventType.ERROR else logging.INFO, _human_line(rec))
+        return rec
+
+    def import_fills(self, fills: Iterable[Fill]) -> int:
+        """Record fills not seen before (by `fill_id`); returns how many were new."""
+        new = 0
+        for fill in fills:
+            if fill.fill_id in self._fill_ids:
+                continue
+            outcome, action = self._terms_of(fill)
+            self.record(EventType.FILL, created_time=fill.created_time, ticker=fill.ticker,
+                        outcome_side=outcome, book_side=fill.book_side, action=action,
+                        count_fp=fmt_count(fill.count), yes_price_dollars=fill.yes_price,
+                        no_price_dollars=fill.no_price, fee_cost=fill.fee_cost,
+                        order_id=fill.order_id, fill_id=fill.fill_id, is_taker=fill.is_taker,
+                        status="filled")
+            new += 1
+        return new
+
+    def known_fill(self, fill_id: str) -> bool:
+        """True when this fill is already in the log."""
+        return fill_id in self._fill_ids
+
+    def _terms_of(self, fill: Fill) -> tuple[str, str]:
+        """The fill in the trader's terms: the submitted order's, else the legacy fields, else
+        the book side read as a buy (under netting, selling YES is buying NO)."""
+        if fill.order_id in self._order_terms:
+            return self._order_terms[fill.order_id]
+        if fill.side in ("yes", "no") and fill.action in ("buy", "sell"):
+            return fill.side, fill.action
+        return fill.outcome_side.value, Action.BUY.value
+
+    def _remember(self, rec: dict) -> None:
+        if rec["event_type"] == EventType.FILL and isinstance(rec.get("fill_id"), str):
+            self._fill_ids.add(rec["fill_id"])
+        order_id, outcome, action = rec.get("order_id"), rec.get("outcome_side"), rec.get("action")
+        if (rec["event_type"] == EventType.SUBMISSION and isinstance(order_id, str)
+                and outcome in tuple(OutcomeSide) and action in tuple(Action)):
+            self._order_terms[order_id] = (outcome, action)
+
+    def _append(self, line: bytes) -> None:
+        if self._fh is None:
+            self._open()
+        data = (b"\n" + line) if self._needs_newline else line
+        self._fh.write(data)
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._needs_newline = False
+
+    def _open(self) -> None:
+        path = self.log_dir / JSONL_NAME
+        created = not path.exists()
+        self._fh = open(path, "ab")
+        if created:
+            self._fsync_dir()
+        elif path.stat().st_size > 0:
+            with open(path, "rb") as reader:
+                reader.seek(-1, os.SEEK_END)
+                # A crash mid-write left a line without its newline: start the next on a fresh one.
+                self._needs_newline = reader.read(1) != b"\n"
+
+    def _fsync_dir(self) -> None:
+        try:
+            fd = os.open(self.log_dir, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    # --- rotation and retention ----------------------------------------------------------
+
+    def _rotate_if_new_day(self, today: date) -> None:
+        if self._day is None:
+            self._day = today
+            return
+        if today <= self._day:  # same day, or the clock went back: keep appending
+            return
+        current = self.log_dir / JSONL_NAME
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        if current.exists() and current.stat().st_size > 0:
+            target = self.log_dir / f"trades-{self._day.isoformat()}.jsonl"
+            serial = 1
+            while target.exists():
+                target = self.log_dir / f"trades-{self._day.isoformat()}.{serial}.jsonl"
+                serial += 1
+            os.replace(current, target)
+            self._fsync_dir()
+        self._needs_newline = False
+        self._day = today
+        self._purge(today)
+
+    def _purge(self, today: date) -> None:
+        """Delete rotated files older than the retention: trades 30 days, errors 90."""
+        keep = {"trades": TRADES_RETENTION_DAYS, "errors": ERRORS_RETENTION_DAYS}
+        for path in self.log_dir.iterdir():
+            match_jsonl, match_log = _ROTATED_JSONL.match(path.name), _ROTATED_LOG.match(path.name)
+            if match_jsonl:
+                kind, day_text = "trades", match_jsonl.group(1)
+            elif match_log:
+                kind, day_text = match_log.group(1), match_log.group(2)
+            else:
+                continue
+            try:
+                day = date.fromisoformat(day_text)
+            except ValueError:
+                continue
+            if day < today - timedelta(days=keep[kind]):
+                try:
+                    path.unlink()
+                    log.info("deleted %s (older than %d days)", path.name, keep[kind])
+                except OSError as exc:
+                    log.warning("could not delete old log %s: %s", path.name, exc.strerror)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def _jsonl_files(self) -> list[Path]:
+        rotated = []
+        for path in self.log_dir.iterdir():
+            match = _ROTATED_JSONL.match(path.name)
+            if match:
+                rotated.append((match.group(1), int(match.group(2) or 0), path))
+        files = [path for _, _, path in sorted(rotated)]
+        current = self.log_dir / JSONL_NAME
+        return files + [current] if current.exists() else files
+
+    def _read_file(self, path: Path) -> Iterator[dict]:
+        """Records in one file; an unreadable (torn) line is skipped with a warning."""
+        with open(path, "rb") as reader:
+            for number, raw in enumerate(reader, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    rec = json.loads(raw)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    rec = None
+                if not isinstance(rec, dict) or not isinstance(rec.get("event_type"), str):
+                    log.warning("%s line %d is unreadable (torn by a crash?); skipped",
+                                path.name, number)
+                    continue
+                yield rec
+
+    def _records(self) -> Iterator[dict]:
+        for path in self._jsonl_files():
+            yield from self._read_file(path)
+
+    def _load_state(self) -> None:
+        """Rebuild the fill-id set and today's file date from what is on disk."""
+        last: dict | None = None
+        for path in self._jsonl_files():
+            for rec in self._read_file(path):
+                self._remember(rec)
+                if path.name == JSONL_NAME:
+                    last = rec
+        if last is not None:
+            try:
+                self._day = _utc_date(parse_iso(str(last.get("logged_time") or last["created_time"])))
+            except (KeyError, ValueError):
+                self._day = None
+
+    def query(self, *, start: datetime | date | str | None = None,
+              end: datetime | date | str | None = None, ticker: str | None = None,
+              event_types: str | Iterable[str] | None = None) -> list[dict]:
+        """Records with `start <= created_time < end` (a date `end` includes that day), oldest first."""
+        low, high = _bound(start, end=False), _bound(end, end=True)
+        kinds = _event_filter(event_types)
+        wanted = ticker.strip().upper() if ticker else None
+        matches: list[tuple[datetime, int, dict]] = []
+        for sequence, rec in enumerate(self._records()):
+            try:
+                created = parse_iso(str(rec.get("created_time")))
+            except ValueError:
+                log.warning("record without a readable created_time skipped: %s", rec.get("event_type"))
+                continue
+            if (low and created < low) or (high and created >= high):
+                continue
+            if kinds is not None and rec["event_type"] not in kinds:
+                continue
+            if wanted and str(rec.get("ticker", "")).upper() != wanted:
+                continue
+            matches.append((created, sequence, rec))
+        matches.sort(key=lambda item: (item[0], item[1]))
+        return [rec for _, _, rec in matches]
+
+    def export_csv(self, path: Path | str, **filters: Any) -> int:
+        """Write the matching records as CSV, atomically (temp file + `os.replace`); returns rows."""
+        rows = self.query(**filters)
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile("w", dir=target.parent, prefix=f".{target.name}.",
+                                             suffix=".tmp", newline="", encoding="utf-8",
+                                             delete=False)
+        try:
+            with handle:
+                writer = csv.writer(handle)
+                writer.writerow(CSV_COLUMNS)
+                for rec in rows:
+                    writer.writerow([_csv_cell(rec.get(column)) for column in CSV_COLUMNS])
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(handle.name, target)
+        except BaseException:
+            Path(handle.name).unlink(missing_ok=True)
+            raise
+        return len(rows)
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the JSONL and the human logs (every record is already on disk)."""
+        with self._lock:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
+        for handler in list(self._human.handlers):
+            handler.close()
+            self._human.removeHandler(handler)
+
+    def __enter__(self) -> "TradeLogger":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
