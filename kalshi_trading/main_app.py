@@ -1,0 +1,292 @@
+"""`MainApp`: the one composition root, and the numbered-menu loop.
+
+`MainApp.build(config, ...)` constructs the session, signer, client, trade logger, portfolio
+tracker, executor, strategy registry and CLI once and hands each its dependencies; nothing is a
+module-level singleton, so tests build a whole app against a loopback paper exchange with their
+own stdin/stdout. In paper mode without `KALSHI_BASE_URL` it starts the embedded paper exchange.
+
+The loop is built for clumsy fingers: an empty line or unknown key only redraws the menu (never
+repeats an action); Ctrl-C inside a screen returns to the menu; Ctrl-C or end of input at the menu
+exits with logs flushed; `KalshiTradingError` prints one line; anything unexpected is written with
+its traceback to `errors.log` and shown as one line, and the loop goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from .config import Config, Mode
+from .errors import ConfigError, KalshiTradingError
+from .timeutil import Clock, to_iso_z, utc_now
+from .trading_cli import EndOfInput, TradingCLI
+
+__all__ = ["MainApp", "MenuItem", "ErrorLog", "ERRORS_LOG"]
+
+ERRORS_LOG = "errors.log"
+APP_LOG = "app.log"
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """One menu line: its number, a letter shortcut, a label and what it does."""
+
+    key: str
+    letter: str
+    label: str
+    action: Callable[[], None]
+
+
+class ErrorLog:
+    """Appends unexpected exceptions, with traceback, to `<log_dir>/errors.log` (append-only)."""
+
+    def __init__(self, log_dir: Path, *, clock: Clock = utc_now) -> None:
+        self.path = Path(log_dir) / ERRORS_LOG
+        self._clock = clock
+
+    def record(self, exc: BaseException, where: str) -> None:
+        """Write the traceback; a failure to write must never hide the original error."""
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(f"{to_iso_z(self._clock())} unexpected error in {where}\n{text}\n")
+        except OSError:
+            pass
+
+
+@dataclass
+class MainApp:
+    """Every component of one session, built once; `run()` is the menu, `close()` flushes logs."""
+
+    config: Config
+    cli: TradingCLI
+    client: Any
+    logger: Any
+    tracker: Any
+    executor: Any
+    strategies: Any
+    base_url: str
+    error_log: ErrorLog
+    exchange: Any = None          # the embedded RunningExchange, when this app started one
+    clock: Clock = utc_now
+    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    # --- construction --------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, config: Config, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
+              terminal_size: Callable[[], object] | None = None, session: Any = None,
+              rate_limiter: Any = None, clock: Clock | None = None, market_data: str = "bundled",
+              paper_universe: Any = None) -> "MainApp":
+        """Construct the whole session for `config`; every dependency is passed explicitly."""
+        import requests
+
+        from .kalshi_client import KalshiClient
+        from .rate_limiter import RateLimiter
+        from .signing import KalshiSigner, load_private_key
+        from .strategies import discover_strategies
+        from .trade_executor import TradeExecutor
+        from .trade_logger import TradeLogger
+
+        clock = clock or utc_now
+        closers: list[Callable[[], None]] = [_log_to_file(config.log_dir)]
+        exchange = None
+        try:
+            if config.mode is Mode.PAPER and config.base_url is None:
+                from .paper.server import start_paper_exchange
+                exchange = start_paper_exchange(config.paper_dir, market_data=market_data,
+                                                universe=paper_universe)
+                closers.append(exchange.stop)
+                base_url, key_id, key_path = exchange.base_url, exchange.key_id, exchange.private_key_path
+            else:
+                base_url = config.base_url or ""
+                key_id, key_path = _credentials(config)
+            signer = KalshiSigner(key_id, load_private_key(Path(key_path)))
+            session = session if session is not None else requests.Session()
+            client = KalshiClient(base_url, signer, session=session,
+                                  rate_limiter=rate_limiter or RateLimiter(config.rate_tier))
+            closers.append(client.close)
+            logger = TradeLogger(config.log_dir, clock=clock)
+            closers.append(logger.close)
+            tracker = _portfolio_tracker(client, clock)
+            executor = TradeExecutor(client, logger, config.risk, clock=clock)
+            strategies = discover_strategies()
+        except BaseException:
+            for close in reversed(closers):
+                _quietly(close)
+            raise
+        cli = TradingCLI(stdin, stdout, terminal_size=terminal_size)
+        return cls(config=config, cli=cli, client=client, logger=logger, tracker=tracker,
+                   executor=executor, strategies=strategies, base_url=base_url,
+                   error_log=ErrorLog(config.log_dir, clock=clock), exchange=exchange, clock=clock,
+                   _closers=closers)
+
+    def close(self) -> None:
+        """Flush and close the logs, the HTTP session and the embedded exchange (idempotent)."""
+        closers, self._closers = self._closers, []
+        for close in reversed(closers):
+            _quietly(close)
+
+    def __enter__(self) -> "MainApp":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- the menu ------------------------------------------------------------------------
+
+    def menu_items(self) -> list[MenuItem]:
+        from . import screens_history as history
+        from . import screens_markets as markets
+        from . import screens_orders as orders
+        return [
+            MenuItem("1", "m", "Markets", lambda: markets.show_markets_menu(self.cli, self.client)),
+            MenuItem("2", "b", "Order book", lambda: markets.show_book(self.cli, self.client)),
+            MenuItem("3", "p", "Place order", lambda: orders.place_order_screen(self)),
+            MenuItem("4", "o", "Open orders", lambda: orders.open_orders_screen(self)),
+            MenuItem("5", "f", "Portfolio", lambda: history.portfolio_screen(self)),
+            MenuItem("6", "h", "Trade history", lambda: history.history_screen(self)),
+            MenuItem("7", "s", "Strategies", lambda: history.strategies_screen(self)),
+            MenuItem("8", "t", "Settings", lambda: history.settings_screen(self)),
+            MenuItem("0", "q", "Exit", lambda: None),
+        ]
+
+    def run(self) -> int:
+        """The menu loop; returns the process exit code (0: the user left)."""
+        items = self.menu_items()
+        by_key = {k: item for item in items for k in (item.key, item.letter)}
+        try:
+            try:
+                self.show_banner()
+            except KalshiTradingError as exc:
+                self.cli.error(exc)
+            while True:
+                item = self._choose(items, by_key)
+                if item is not None and item.key == "0":
+                    break
+                if item is not None:
+                    self.run_screen(item)
+        except EndOfInput:
+            pass
+        return self._leave()
+
+    def _choose(self, items: list[MenuItem], by_key: dict[str, MenuItem]) -> MenuItem | None:
+        """Draw the menu and read one choice; None (just redraw) for an empty or unknown key."""
+        self._draw_menu(items)
+        try:
+            choice = self.cli.read("Choose: ").strip().lower()
+        except KeyboardInterrupt:
+            self.cli.write("")
+            raise EndOfInput() from None  # Ctrl-C at the menu leaves, like end of input
+        item = by_key.get(choice)
+        if item is None and choice:
+            self.cli.error(f"no menu item {choice[:20]!r}; type a number from the list")
+        return item
+
+    def run_screen(self, item: MenuItem) -> None:
+        """Run one screen; every error becomes one line and the menu comes back."""
+        try:
+            item.action()
+        except KeyboardInterrupt:
+            self.cli.write("")
+            self.cli.write("Interrupted; back to the menu.")
+        except EndOfInput:
+            raise
+        except KalshiTradingError as exc:
+            self.cli.error(exc)
+        except Exception as exc:  # noqa: BLE001 - the loop must survive any bug in a screen
+            self.error_log.record(exc, f"menu {item.key} ({item.label})")
+            self.cli.error(f"unexpected {type(exc).__name__}: {_one_line(exc)} "
+                           f"(details in {self.error_log.path})")
+
+    def _leave(self) -> int:
+        try:
+            self.cli.write("Bye.")
+        except EndOfInput:
+            pass
+        return 0
+
+    def _draw_menu(self, items: list[MenuItem]) -> None:
+        self.cli.write("")
+        self.cli.write(f"-- kalshi_trading [{self.config.mode.value}] --")
+        for item in items:
+            self.cli.write(f"  {item.key}) {item.label:<14} [{item.letter}]")
+
+    def show_banner(self) -> None:
+        """Environment, base URL and balance; production is impossible to miss."""
+        from .money import fmt_dollars
+        mode = self.config.mode
+        if mode is Mode.PROD:
+            bar = "!" * min(self.cli.width, 72)
+            self.cli.lines([bar, "!!  PRODUCTION: REAL MONEY. Orders you confirm are real trades.",
+                            "!!  Every order asks you to type its ticker to confirm.", bar])
+        elif mode is Mode.DEMO:
+            self.cli.write("== DEMO environment (Kalshi's test exchange; no real money) ==")
+        elif self.exchange is not None:
+            self.cli.write("== PAPER mode: embedded paper exchange with bundled real market data; "
+                           "no real money ==")
+        else:
+            self.cli.write("== PAPER mode: external paper exchange; no real money ==")
+        self.cli.write(f"Environment: {mode.value}   Base URL: {self.base_url}")
+        balance = self.client.get_balance()
+        self.cli.write(f"Balance: ${fmt_dollars(balance.balance, 2)}")
+
+
+def _log_to_file(log_dir: Path) -> Callable[[], None]:
+    """Send this package's log records (warnings, retries) to `<log_dir>/app.log`, not the screen.
+
+    Returns the function that detaches the handler again (each app cleans up after itself).
+    """
+    Path(log_dir).mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(Path(log_dir) / APP_LOG, encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    package = logging.getLogger("kalshi_trading")
+    previous = (package.level, package.propagate)
+    package.addHandler(handler)
+    package.setLevel(logging.INFO)
+    package.propagate = False
+
+    def detach() -> None:
+        package.removeHandler(handler)
+        handler.close()
+        package.setLevel(previous[0])
+        package.propagate = previous[1]
+    return detach
+
+
+def _portfolio_tracker(client: Any, clock: Clock) -> Any:
+    """The portfolio engineer's tracker; None (menu 5 then shows the client's view) if unavailable."""
+    try:
+        from .portfolio_tracker import PortfolioTracker
+    except ImportError as exc:
+        logging.getLogger(__name__).warning("portfolio tracker unavailable: %s", exc)
+        return None
+    return PortfolioTracker(client, clock=clock)
+
+
+def _credentials(config: Config) -> tuple[str, Path]:
+    """The key to sign with outside the embedded exchange: from config, or the paper dir's key."""
+    if config.key_id and config.private_key_path:
+        return config.key_id, config.private_key_path
+    if config.mode is Mode.PAPER:
+        from .paper.auth import KEY_ID_FILE, PRIVATE_KEY_FILE
+        key_file, id_file = config.paper_dir / PRIVATE_KEY_FILE, config.paper_dir / KEY_ID_FILE
+        if key_file.is_file() and id_file.is_file():
+            return id_file.read_text(encoding="ascii").strip(), key_file
+    raise ConfigError("KALSHI_BASE_URL is set: also set KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH "
+                      "(or point KALSHI_PAPER_DIR at the paper server's data folder)")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+def _quietly(close: Callable[[], None]) -> None:
+    try:
+        close()
+    except Exception:  # noqa: BLE001 - shutting down: one failing close must not stop the rest
+        pass

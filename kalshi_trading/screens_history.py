@@ -1,0 +1,179 @@
+"""Menus 5-8: portfolio, trade history (with CSV export), strategies, settings.
+
+As in the other screen modules, the data functions (`sync_fills`, `query_history`,
+`export_history`, `portfolio_document`) are shared with the subcommands; `*_screen` only asks and
+renders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import UserInputError
+from .input_parsing import parse_choice, parse_date, parse_date_end, parse_optional, parse_ticker
+from .json_views import balance_json, dollars, position_json
+from .money import fmt_count, fmt_dollars
+from .timeutil import to_unix
+from .trading_cli import Column
+
+if TYPE_CHECKING:
+    from .main_app import MainApp
+
+__all__ = ["EVENT_TYPES", "sync_fills", "query_history", "export_history", "history_rows",
+           "HISTORY_COLUMNS", "portfolio_document", "portfolio_lines", "history_screen",
+           "portfolio_screen", "strategies_screen", "settings_screen", "strategy_rows",
+           "settings_rows", "FILL_LOOKBACK"]
+
+EVENT_TYPES = ("submission", "fill", "cancellation", "amend", "error")
+FILL_LOOKBACK = timedelta(days=30)
+HISTORY_COLUMNS = (Column("time (UTC)"), Column("event"), Column("ticker", min_width=10),
+                   Column("side"), Column("action", drop=1), Column("count", align=">"),
+                   Column("YES price", align=">"), Column("fee", align=">", drop=2),
+                   Column("status", drop=3), Column("order / message", flex=True, min_width=8, drop=4))
+
+
+def sync_fills(app: "MainApp", since: datetime | None = None) -> int:
+    """Import the exchange's fills into the trade log (deduplicated by fill_id); returns new ones."""
+    start = since or (app.clock() - FILL_LOOKBACK)
+    return app.logger.import_fills(app.client.iter_fills(min_ts=to_unix(start)))
+
+
+def query_history(app: "MainApp", *, start: datetime | None = None, end: datetime | None = None,
+                  ticker: str | None = None, event_types: list[str] | None = None,
+                  sync: bool = True) -> list[dict]:
+    """Log records matching the filters, oldest first, after pulling in new fills."""
+    if sync:
+        sync_fills(app, since=start)
+    return app.logger.query(start=start, end=end, ticker=ticker, event_types=event_types)
+
+
+def export_history(app: "MainApp", path: Path, *, start: datetime | None = None,
+                   end: datetime | None = None, ticker: str | None = None) -> int:
+    """Write the matching records to `path` as CSV (atomically); returns the row count."""
+    sync_fills(app, since=start)
+    return app.logger.export_csv(path, start=start, end=end, ticker=ticker)
+
+
+def history_rows(records: list[dict]) -> list[list[str]]:
+    rows = []
+    for rec in records:
+        rows.append([str(rec.get("created_time", ""))[5:19].replace("T", " "),
+                     str(rec.get("event_type", "")), str(rec.get("ticker", "")),
+                     str(rec.get("outcome_side", "")), str(rec.get("action", "")),
+                     str(rec.get("count_fp", "")), str(rec.get("yes_price_dollars", "")),
+                     str(rec.get("fee_cost", "")), str(rec.get("status", "")),
+                     str(rec.get("message") or rec.get("order_id") or "")])
+    return rows
+
+
+def history_screen(app: "MainApp") -> None:
+    """Menu 6: filter the log, show it, optionally export it to CSV."""
+    cli = app.cli
+    cli.heading("Trade history")
+    start = cli.ask("From date (YYYY-MM-DD, Enter for the last 30 days)", parse_optional(parse_date))
+    end = cli.ask("To date, inclusive (Enter for now)", parse_optional(parse_date_end))
+    if start and end and end < start:
+        raise UserInputError("the end date is before the start date")
+    ticker = cli.ask("Ticker (Enter for all)", parse_optional(parse_ticker))
+    kind = cli.ask(f"Event type ({'/'.join(EVENT_TYPES)}, Enter for all)", parse_optional(
+        lambda t: parse_choice(t, {e: e for e in EVENT_TYPES}, what="event type")))
+    start = start or app.clock() - FILL_LOOKBACK
+    records = query_history(app, start=start, end=end, ticker=ticker,
+                            event_types=[kind] if kind else None)
+    if not records:
+        cli.write("No events match.")
+    else:
+        cli.write(f"{len(records)} event(s):")
+        cli.table(HISTORY_COLUMNS, history_rows(records[-200:]))
+        if len(records) > 200:
+            cli.write(f"(showing the last 200 of {len(records)}; export to see all)")
+    out = cli.ask("Export to CSV file (Enter to skip)", parse_optional(_csv_path))
+    if out is None:
+        return
+    if out.exists() and not cli.confirm(f"{out} exists. Replace it?"):
+        cli.write("Not exported.")
+        return
+    rows = app.logger.export_csv(out, start=start, end=end, ticker=ticker,
+                                 event_types=[kind] if kind else None)
+    cli.write(f"Exported {rows} row(s) to {out}")
+
+
+def _csv_path(text: str) -> Path:
+    """A writable `.csv` path: the suffix guards against a stray answer (`y`) becoming a file."""
+    path = Path(text.strip()).expanduser()
+    if path.suffix.lower() != ".csv":
+        raise UserInputError(f"give a file name ending in .csv, not {text.strip()!r}")
+    if path.is_dir():
+        raise UserInputError(f"{path} is a folder; give a file name")
+    if not path.parent.exists():
+        raise UserInputError(f"folder {path.parent} does not exist")
+    return path
+
+
+# --- portfolio -----------------------------------------------------------------------------
+
+def portfolio_document(app: "MainApp") -> dict:
+    """The `pnl --json` document: the tracker's report, or balance and positions without it."""
+    if app.tracker is not None:
+        return app.tracker.build_report().to_json()
+    return {"balance": balance_json(app.client.get_balance()),
+            "market_positions": [position_json(p) for p in app.client.iter_positions()]}
+
+
+def portfolio_lines(app: "MainApp") -> list[str]:
+    """The portfolio screen: `render_portfolio` when the tracker exists, else a plain table."""
+    if app.tracker is not None:
+        from .portfolio_tracker import render_portfolio
+        return list(render_portfolio(app.tracker.build_report(), app.cli.width))
+    balance = app.client.get_balance()
+    lines = [f"Balance: ${fmt_dollars(balance.balance, 2)}", "Positions (YES > 0, NO < 0):"]
+    positions = [p for p in app.client.iter_positions() if p.position != 0]
+    lines += [f"  {p.ticker:<30} {fmt_count(p.position):>10}  exposure {dollars(p.market_exposure)}"
+              f"  realized {dollars(p.realized_pnl)}  fees {dollars(p.fees_paid)}" for p in positions]
+    if not positions:
+        lines.append("  (none)")
+    return lines
+
+
+def portfolio_screen(app: "MainApp") -> None:
+    """Menu 5."""
+    app.cli.heading("Portfolio")
+    app.cli.lines(portfolio_lines(app))
+
+
+# --- strategies and settings ---------------------------------------------------------------
+
+def strategy_rows(registry: Any) -> list[list[str]]:
+    """(name, description or "failed to load: reason") for a `StrategyRegistry` (or a mapping)."""
+    loaded = getattr(registry, "strategies", registry if hasattr(registry, "items") else {})
+    failed = getattr(registry, "failed", {})
+    rows = []
+    for name, cls in sorted(loaded.items()):
+        doc = (getattr(cls, "__doc__", None) or "").strip().splitlines()
+        rows.append([str(name), doc[0] if doc else getattr(cls, "__name__", "")])
+    rows += [[str(name), f"failed to load: {why}"] for name, why in sorted(failed.items())]
+    return rows
+
+
+def strategies_screen(app: "MainApp") -> None:
+    """Menu 7: the plug-ins found in kalshi_trading/strategies/."""
+    app.cli.heading("Strategies")
+    rows = strategy_rows(app.strategies)
+    if not rows:
+        app.cli.write("No strategies installed (add a module to kalshi_trading/strategies/).")
+        return
+    app.cli.table((Column("name"), Column("description", flex=True)), rows)
+
+
+def settings_rows(app: "MainApp") -> list[list[str]]:
+    rows = [[k, v] for k, v in app.config.describe()]
+    rows.insert(2, ["Connected to", app.base_url])
+    return rows
+
+
+def settings_screen(app: "MainApp") -> None:
+    """Menu 8: read-only settings; secrets masked (the config never shows them)."""
+    app.cli.heading("Settings (read-only; change them in .env)")
+    app.cli.table((Column("setting"), Column("value", flex=True)), settings_rows(app))
