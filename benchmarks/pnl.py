@@ -33,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kalshi_trading.fill_collector import FillCollector  # noqa: E402
 from kalshi_trading.http_transport import HttpTransport  # noqa: E402
 from kalshi_trading.kalshi_client import KalshiClient  # noqa: E402
-from kalshi_trading.pagination import iter_pages  # noqa: E402
 
 MARKETS = 200
 MARK = Decimal("0.5")
@@ -123,35 +122,30 @@ def serve(total: int, per_page: int, ready: "multiprocessing.Queue") -> None:
 
 # --- the measurements ----------------------------------------------------------------------------
 
-def fill_stream(transport: HttpTransport):
-    """Raw fill dicts of every page, through the app's pagination (as `iter_fills` reads them)."""
-    return iter_pages(lambda query: transport.request("GET", "/portfolio/fills", params=query),
-                      "fills", lambda raw: raw)
-
-
 def fetch_only(base_url: str) -> tuple[float, float, int, int]:
-    """(wall s, CPU s, fills, requests) to fetch and decode every page."""
-    transport = HttpTransport(base_url, None)
+    """(wall s, CPU s, fills, requests) to fetch and decode every page through the app's client."""
+    client = KalshiClient(base_url, None)
     started, cpu = time.perf_counter(), time.process_time()
     count = 0
-    for _ in fill_stream(transport):
+    for _ in client.iter_fills_raw():
         count += 1
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    transport.close()
-    return elapsed, cpu, count, transport.requests_sent
+    client.close()
+    return elapsed, cpu, count, client.requests_sent
 
 
 def fetch_and_reduce(base_url: str) -> tuple[float, float, float, FillCollector, dict, int]:
-    """(wall s, CPU s, wall s of the replay alone, collector, ledgers, requests)."""
-    transport = HttpTransport(base_url, None)
+    """(wall s, CPU s, wall s of the replay alone, collector, ledgers, requests): the same client
+    path the PortfolioTracker takes (`iter_fills_raw` into a `FillCollector`)."""
+    client = KalshiClient(base_url, None)
     started, cpu = time.perf_counter(), time.process_time()
     collector = FillCollector()
-    collector.add_raw(fill_stream(transport))
+    collector.add_raw(client.iter_fills_raw())
     fetched = time.perf_counter()
     ledgers = collector.ledgers()
     done, cpu = time.perf_counter(), time.process_time() - cpu
-    transport.close()
-    return done - started, cpu, done - fetched, collector, ledgers, transport.requests_sent
+    client.close()
+    return done - started, cpu, done - fetched, collector, ledgers, client.requests_sent
 
 
 def typed_path(base_url: str) -> float:

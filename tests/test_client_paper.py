@@ -136,6 +136,9 @@ def test_a_taker_order_fills_and_shows_in_fills_and_positions(paper_client: Kals
     assert all(f.fee_cost > 0 for f in fills)
     positions = {p.ticker: p for p in paper_client.iter_positions()}
     assert positions[B].position == 3
+    raw = [r for r in paper_client.iter_fills_raw() if r["order_id"] == result.order_id]
+    assert sorted(r["fill_id"] for r in raw) == sorted(f.fill_id for f in fills)
+    assert list(paper_client.iter_fills_raw(historical=True)) == []  # nothing is archived on paper
 
 
 def test_batch_create_and_batch_cancel(paper_client: KalshiClient) -> None:
