@@ -18,7 +18,7 @@ from .errors import UserInputError
 
 __all__ = [
     "ZERO", "ONE", "DOLLAR_QUANTUM", "COUNT_QUANTUM", "CENT",
-    "parse_dollars", "parse_count", "fmt_dollars", "fmt_count", "cents_to_dollars",
+    "parse_dollars", "parse_count", "fmt_dollars", "fmt_dollars_fine", "fmt_count", "cents_to_dollars",
     "dollars_to_cents_floor", "ceil_to", "floor_to", "PriceRange", "PriceGrid",
     "DEFAULT_PRICE_RANGES", "TAKER_FEE_RATE", "MAKER_FEE_RATE", "COMBO_MAKER_FEE_RATE",
     "fee_rates", "trade_fee", "FeeRounding",
@@ -64,6 +64,18 @@ def parse_count(value: object, what: str = "count") -> Decimal:
 def fmt_dollars(amount: Decimal, places: int = 4) -> str:
     """Dollars as the API writes them: `"0.4200"`."""
     return f"{amount.quantize(Decimal(1).scaleb(-places)):.{places}f}"
+
+
+def fmt_dollars_fine(amount: Decimal) -> str:
+    """Portfolio money as the API writes it: 4 places, or 6 when the amount needs them.
+
+    A fractional count at a sub-penny price moves money in millionths of a dollar (0.01 x
+    $0.0001), so fills, orders and positions carry up to 6 places; rounding them to 4 would
+    break "balance change == revenue - fee_cost".
+    """
+    if amount == amount.quantize(DOLLAR_QUANTUM):
+        return fmt_dollars(amount)
+    return fmt_dollars(amount, 6)
 
 
 def fmt_count(count: Decimal) -> str:
@@ -223,4 +235,4 @@ class FeeRounding:
         if self.accumulator >= CENT and net >= CENT:
             self.accumulator -= CENT
             net -= CENT
-        return net.quantize(DOLLAR_QUANTUM)
+        return net  # exact: a multiple of $0.000001, like every amount a fill can move

@@ -9,6 +9,7 @@ import pytest
 from kalshi_trading.errors import UserInputError
 from kalshi_trading.money import (
     FeeRounding, PriceGrid, cents_to_dollars, dollars_to_cents_floor, fee_rates, fmt_count,
+    fmt_dollars_fine,
     fmt_dollars, parse_count, parse_dollars, trade_fee,
 )
 
@@ -114,3 +115,9 @@ def test_fee_rounding_moves_the_balance_by_whole_cents_and_rebates_the_accumulat
     # (0.0152, then 0.0052 + 0.0076 = 0.0128), so each of those gets 0.01 back
     assert fees == [D("0.0589"), D("0.0489"), D("0.0489")]
     assert rounding.accumulator == D("0.0028")
+
+
+@pytest.mark.parametrize("amount, text", [("0.42", "0.4200"), ("0.01035", "0.010350"),
+                                          ("0.349650", "0.349650"), ("-1.5", "-1.5000")])
+def test_portfolio_amounts_keep_the_six_places_they_need(amount: str, text: str) -> None:
+    assert fmt_dollars_fine(D(amount)) == text

@@ -202,3 +202,20 @@ def test_money_is_conserved_through_random_flow_and_settlement(seed: int) -> Non
         expected = D("1000") + trading - fees + payouts
         assert D(engine.balance(user)["balance_dollars"]) == expected.quantize(D("0.0001"))
         assert all(f["fee_cost"] >= "0" for f in fills)
+
+
+def test_fractional_count_at_a_subpenny_price_keeps_fees_and_balance_exact() -> None:
+    """0.37 contracts at a 0.055 grid price move money in millionths of a dollar; nothing rounds it."""
+    from test_paper_engine import SUB
+    engine = make_engine()
+    engine.create_order("maker", order(ticker=SUB, count="1", price="0.055"))
+    engine.create_order("taker", ioc(ticker=SUB, side="ask", count="0.37", price="0.055"))
+    (fill,) = engine.list_fills("taker")
+    # taker opens 0.37 NO at 0.945: revenue -0.34965; fee 0.07 x 0.37 x 0.055 x 0.945 = 0.001346...
+    # -> 0.0014; balance change -0.35105 floors to -0.36, so the rounding fee is 0.00895:
+    # fee_cost = 0.0014 + 0.00895 = 0.01035, written with the 6 places it needs.
+    assert fill["fee_cost"] == "0.010350"
+    assert engine.balance("taker")["balance_dollars"] == "999.6400"
+    assert D("1000") - D("0.37") * D("0.945") - D(fill["fee_cost"]) == D("999.64")
+    position = engine.positions("taker")[0][0]
+    assert (position["market_exposure_dollars"], position["fees_paid_dollars"]) == ("0.349650", "0.010350")

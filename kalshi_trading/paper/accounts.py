@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..money import ONE, ZERO, fmt_count, fmt_dollars
+from ..money import ONE, ZERO, fmt_count, fmt_dollars_fine
 from ..timeutil import from_unix, to_iso_z
 
 __all__ = ["dollars_of", "contracts_of", "Account", "Position", "FillEffect", "event_positions"]
@@ -118,10 +118,10 @@ class Position:
         return {
             "ticker": self.ticker, "exchange_index": 0,
             "position_fp": fmt_count(contracts_of(self.position_ct)),
-            "total_traded_dollars": fmt_dollars(self.total_traded),
-            "market_exposure_dollars": fmt_dollars(self.exposure),
-            "realized_pnl_dollars": fmt_dollars(self.realized_pnl),
-            "fees_paid_dollars": fmt_dollars(self.fees_paid),
+            "total_traded_dollars": fmt_dollars_fine(self.total_traded),
+            "market_exposure_dollars": fmt_dollars_fine(self.exposure),
+            "realized_pnl_dollars": fmt_dollars_fine(self.realized_pnl),
+            "fees_paid_dollars": fmt_dollars_fine(self.fees_paid),
             "last_updated_ts": to_iso_z(from_unix(self.updated_ms / 1000)),
         }
 
@@ -149,11 +149,11 @@ def event_positions(positions: list[Position]) -> list[dict]:
     for event_ticker, group in by_event.items():
         rows.append({
             "event_ticker": event_ticker,
-            "total_cost_dollars": fmt_dollars(sum((p.total_traded for p in group), ZERO)),
+            "total_cost_dollars": fmt_dollars_fine(sum((p.total_traded for p in group), ZERO)),
             "total_cost_shares_fp": fmt_count(contracts_of(sum(p.traded_ct for p in group))),
-            "event_exposure_dollars": fmt_dollars(sum((p.exposure for p in group), ZERO)),
-            "realized_pnl_dollars": fmt_dollars(sum((p.realized_pnl for p in group), ZERO)),
-            "fees_paid_dollars": fmt_dollars(sum((p.fees_paid for p in group), ZERO)),
+            "event_exposure_dollars": fmt_dollars_fine(sum((p.exposure for p in group), ZERO)),
+            "realized_pnl_dollars": fmt_dollars_fine(sum((p.realized_pnl for p in group), ZERO)),
+            "fees_paid_dollars": fmt_dollars_fine(sum((p.fees_paid for p in group), ZERO)),
         })
     return rows
 

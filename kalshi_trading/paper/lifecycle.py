@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
 from ..errors import ExchangeRejection
-from ..money import ONE, ZERO, fmt_count, fmt_dollars
+from ..money import ONE, ZERO, fmt_count, fmt_dollars_fine
 from ..timeutil import from_unix, parse_iso, to_iso_z
 from .accounts import Account, Position, contracts_of
 from .markets import OPEN_STATUSES, MarketState, book_levels
@@ -154,11 +154,11 @@ class LifecycleMixin:
             "ticker": market.ticker, "event_ticker": market.event_ticker, "exchange_index": 0,
             "market_result": result,
             "yes_count_fp": fmt_count(held if is_yes else ZERO),
-            "yes_total_cost_dollars": fmt_dollars(exposure if is_yes else ZERO),
+            "yes_total_cost_dollars": fmt_dollars_fine(exposure if is_yes else ZERO),
             "no_count_fp": fmt_count(ZERO if is_yes else held),
-            "no_total_cost_dollars": fmt_dollars(ZERO if is_yes else exposure),
+            "no_total_cost_dollars": fmt_dollars_fine(ZERO if is_yes else exposure),
             "revenue": revenue_cents, "value": int((value * 100).to_integral_value(rounding=ROUND_FLOOR)),
-            "fee_cost": fmt_dollars(position.fees_paid),
+            "fee_cost": fmt_dollars_fine(position.fees_paid),
             "settled_time": to_iso_z(from_unix(now_ms / 1000)),
         }
         self.settlements.setdefault(position.user_id, []).append(body)

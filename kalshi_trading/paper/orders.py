@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ..errors import ExchangeRejection
-from ..money import ONE, ZERO, PriceGrid, fmt_count, fmt_dollars
+from ..money import ONE, ZERO, PriceGrid, fmt_count, fmt_dollars, fmt_dollars_fine
 from ..order_request import SelfTradePrevention, TimeInForce
 from ..timeutil import from_unix, to_iso_z
 from .accounts import contracts_of, dollars_of
@@ -185,10 +185,10 @@ class UserOrder:
             "fill_count_fp": fmt_count(contracts_of(self.filled_ct)),
             "remaining_count_fp": fmt_count(contracts_of(self.remaining_ct)),
             "initial_count_fp": fmt_count(contracts_of(self.initial_ct)),
-            "taker_fees_dollars": fmt_dollars(self.taker_fees),
-            "maker_fees_dollars": fmt_dollars(self.maker_fees),
-            "taker_fill_cost_dollars": fmt_dollars(self.taker_cost),
-            "maker_fill_cost_dollars": fmt_dollars(self.maker_cost),
+            "taker_fees_dollars": fmt_dollars_fine(self.taker_fees),
+            "maker_fees_dollars": fmt_dollars_fine(self.maker_fees),
+            "taker_fill_cost_dollars": fmt_dollars_fine(self.taker_cost),
+            "maker_fill_cost_dollars": fmt_dollars_fine(self.maker_cost),
             "expiration_time": None if self.expiration_ts is None else to_iso_z(from_unix(self.expiration_ts)),
             "created_time": _iso_ms(self.created_ms),
             "last_update_time": _iso_ms(self.updated_ms or self.created_ms),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..errors import ExchangeRejection
-from ..money import ONE, ZERO, FeeRounding, fmt_count, fmt_dollars, trade_fee
+from ..money import ONE, ZERO, FeeRounding, fmt_count, fmt_dollars, fmt_dollars_fine, trade_fee
 from ..order_request import SelfTradePrevention, TimeInForce
 from ..timeutil import from_unix, to_iso_z
 from .accounts import Account, Position, contracts_of, dollars_of
@@ -207,7 +207,7 @@ class TradingMixin:
             "book_side": "bid" if order.is_bid else "ask",
             "count_fp": fmt_count(contracts_of(count_ct)),
             "yes_price_dollars": fmt_dollars(price), "no_price_dollars": fmt_dollars(ONE - price),
-            "is_taker": is_taker, "fee_cost": fmt_dollars(fee_cost),
+            "is_taker": is_taker, "fee_cost": fmt_dollars_fine(fee_cost),
             "created_time": to_iso_z(from_unix(now_ms / 1000)), "ts": now_ms // 1000,
             "exchange_index": 0, "subaccount_number": 0,
         }
