@@ -94,7 +94,7 @@ def _exchange_positions(client: KalshiClient) -> dict[str, Any]:
 
 
 def _cash(exchange: Any) -> D:
-    """The paper account's exact cash (the API's `balance_dollars` is rounded to $0.0001)."""
+    """The paper account's cash as the engine books it (the API must report the same)."""
     (account,) = exchange.engine.accounts.values()
     return account.cash
 
@@ -136,7 +136,7 @@ def test_paper_trading_realized_pnl_equals_balance_change(exchange: Any, client:
     assert after.warnings == ()
     assert all(line.settled and line.position == 0 for line in after.markets)
     assert after.unrealized == 0
-    assert abs(after.realized - (client.get_balance().balance - start)) <= D("0.0001")
-    assert after.realized == _cash(exchange) - start             # exactly, against the engine's books
+    assert after.realized == client.get_balance().balance - start   # exactly, as the API reports it
+    assert after.realized == _cash(exchange) - start               # and against the engine's books
     assert after.fees == sum((fill.fee_cost for fill in client.iter_fills()), D(0))
     assert render_portfolio(after, 100)
