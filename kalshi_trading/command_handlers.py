@@ -10,21 +10,21 @@ from __future__ import annotations
 import argparse
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from .config import Mode
-from .errors import UserInputError
+from .errors import KalshiTradingError, NotFoundError, UserInputError
 from .input_parsing import parse_count, parse_date, parse_date_end, parse_expiry, parse_price, parse_ticker
-from .json_views import (balance_json, dollars, fill_json, market_json, order_json, orderbook_json,
+from .json_views import (balance_json, cash, dollars, fill_json, market_json, order_json, orderbook_json,
                          position_json, settlement_json, to_jsonable)
 from .money import fmt_count, fmt_dollars
 from .order_request import Action, OutcomeSide, TimeInForce
-from .screens_history import (HISTORY_COLUMNS, export_history, history_rows, portfolio_document,
+from .screens_history import (HISTORY_COLUMNS, HISTORY_NOTE, export_history, history_rows, portfolio_document,
                               portfolio_lines, query_history)
 from .screens_markets import (MARKET_COLUMNS, book_lines, cost_lines, detail_lines, market_details,
-                              market_rows, search_markets, trade_cost)
+                              market_rows, search_markets, taker_rate, trade_cost)
 from .screens_orders import (MARKET, ORDER_COLUMNS, build_intent, confirm_order, order_rows,
-                             preview_lines, result_lines)
+                             placed_as, preview_lines, result_lines)
 from .trading_cli import Column, render_table
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["HANDLERS"]
 
 Output = tuple[object, list[str]]
+T = TypeVar("T")
 
 
 def _table(app: "MainApp", columns: tuple[Column, ...], rows: list[list[str]], empty: str) -> list[str]:
@@ -48,7 +49,7 @@ def markets(app: "MainApp", args: argparse.Namespace) -> Output:
 
 
 def market(app: "MainApp", args: argparse.Namespace) -> Output:
-    details = market_details(app.client, parse_ticker(args.ticker))
+    details = _known(lambda t: market_details(app.client, t), parse_ticker(args.ticker))
     series = details.series
     doc = {"market": market_json(details.market),
            "series": None if series is None else {"ticker": series.ticker, "title": series.title,
@@ -58,27 +59,37 @@ def market(app: "MainApp", args: argparse.Namespace) -> Output:
 
 
 def book(app: "MainApp", args: argparse.Namespace) -> Output:
-    ob = app.client.get_orderbook(parse_ticker(args.ticker))
+    tick = parse_ticker(args.ticker)
+    ob = _known(app.client.get_orderbook, tick)
     doc = orderbook_json(ob)
     lines = book_lines(ob)
     if args.count:
         count = parse_count(args.count)
-        doc["cost_to_trade"] = [trade_cost(ob, outcome, buying, count)
+        rate = taker_rate(app.client, app.client.get_market(tick))
+        doc["cost_to_trade"] = [trade_cost(ob, outcome, buying, count, rate)
                                 for outcome in (OutcomeSide.YES, OutcomeSide.NO) for buying in (True, False)]
-        lines += cost_lines(ob, count)
+        lines += cost_lines(ob, count, rate)
     return doc, lines
+
+
+def _known(fetch: Callable[[str], T], tick: str) -> T:
+    """`fetch(tick)`, with a 404 said as a trader would: `unknown market X` (as the menu says)."""
+    try:
+        return fetch(tick)
+    except NotFoundError:
+        raise UserInputError(f"unknown market {tick} (search with: markets --search WORDS)") from None
 
 
 def balance(app: "MainApp", args: argparse.Namespace) -> Output:
     bal = app.client.get_balance()
-    return balance_json(bal), [f"Balance: ${fmt_dollars(bal.balance, 2)} available"]
+    return balance_json(bal), [f"Balance: ${cash(bal.balance)} available"]
 
 
 def positions(app: "MainApp", args: argparse.Namespace) -> Output:
     held = list(app.client.iter_positions())
     rows = [[p.ticker, fmt_count(p.position), dollars(p.market_exposure) or "", dollars(p.realized_pnl) or "",
              dollars(p.fees_paid) or ""] for p in held]
-    cols = (Column("ticker", flex=True), Column("position", align=">"), Column("exposure", align=">"),
+    cols = (Column("ticker", whole=True), Column("position", align=">"), Column("exposure", align=">"),
             Column("realized", align=">"), Column("fees", align=">"))
     return ({"market_positions": [position_json(p) for p in held]},
             _table(app, cols, rows, "No positions.") + ["(position: YES > 0, NO < 0)"])
@@ -86,18 +97,19 @@ def positions(app: "MainApp", args: argparse.Namespace) -> Output:
 
 def orders(app: "MainApp", args: argparse.Namespace) -> Output:
     found = list(app.client.iter_orders(status=args.status, ticker=args.ticker and parse_ticker(args.ticker)))
-    rows = order_rows(found)
+    rows = order_rows(found, placed_as(app))
     for row, o in zip(rows, found):
-        row[1] = o.order_id
-    cols = ORDER_COLUMNS + (Column("status"),)
+        row[1] = o.order_id  # in full: it is what `cancel ORDER_ID` takes
+    cols = tuple(Column(c.header, whole=True) if c.header == "order id" else c for c in ORDER_COLUMNS)
+    cols += (Column("status", drop=1),)
     rows = [row + [o.status] for row, o in zip(rows, found)]
     return {"orders": [order_json(o) for o in found]}, _table(app, cols, rows, "No orders.")
 
 
 def fills(app: "MainApp", args: argparse.Namespace) -> Output:
     found = list(app.client.iter_fills(ticker=args.ticker and parse_ticker(args.ticker)))
-    cols = (Column("time (UTC)"), Column("ticker", flex=True), Column("side"), Column("count", align=">"),
-            Column("YES price", align=">"), Column("fee", align=">"), Column("taker"))
+    cols = (Column("time (UTC)"), Column("ticker", whole=True), Column("side"), Column("count", align=">"),
+            Column("YES price", align=">"), Column("fee", align=">"), Column("taker", drop=1))
     rows = [[f.created_time.strftime("%Y-%m-%d %H:%M:%S") if f.created_time else "", f.ticker,
              f.book_side.value, fmt_count(f.count), fmt_dollars(f.yes_price), dollars(f.fee_cost) or "",
              "yes" if f.is_taker else "no"] for f in found]
@@ -106,7 +118,7 @@ def fills(app: "MainApp", args: argparse.Namespace) -> Output:
 
 def settlements(app: "MainApp", args: argparse.Namespace) -> Output:
     found = list(app.client.iter_settlements())
-    cols = (Column("ticker", flex=True), Column("result"), Column("YES", align=">"), Column("NO", align=">"),
+    cols = (Column("ticker", whole=True), Column("result"), Column("YES", align=">"), Column("NO", align=">"),
             Column("revenue", align=">"), Column("fees", align=">"))
     rows = [[s.ticker, s.market_result, fmt_count(s.yes_count), fmt_count(s.no_count),
              fmt_dollars(s.revenue), dollars(s.fee_cost) or ""] for s in found]
@@ -130,8 +142,8 @@ def history(app: "MainApp", args: argparse.Namespace) -> Output:
     kinds = [args.event_type] if args.event_type else None
     records = query_history(app, start=start, end=end, ticker=args.ticker and parse_ticker(args.ticker),
                             event_types=kinds)
-    return ({"events": to_jsonable(records)},
-            _table(app, HISTORY_COLUMNS, history_rows(records), "No events match."))
+    lines = _table(app, HISTORY_COLUMNS, history_rows(records), "No events match.")
+    return {"events": to_jsonable(records)}, lines + ([HISTORY_NOTE] if records else [])
 
 
 def export(app: "MainApp", args: argparse.Namespace) -> Output:
@@ -145,7 +157,7 @@ def export(app: "MainApp", args: argparse.Namespace) -> Output:
 
 def order(app: "MainApp", args: argparse.Namespace) -> Output:
     """Preview, confirm (unless --yes), submit: the same path as menu 3."""
-    mkt = app.client.get_market(parse_ticker(args.ticker))
+    mkt = _known(app.client.get_market, parse_ticker(args.ticker))
     if not mkt.is_open:
         raise UserInputError(f"{mkt.ticker} is {mkt.status}; orders need an open market")
     outcome, action = OutcomeSide(args.side), Action(args.action)
@@ -162,11 +174,21 @@ def order(app: "MainApp", args: argparse.Namespace) -> Output:
                           source=MARKET if args.market else "command")
     preview = app.executor.preview(intent)
     if not args.yes:
-        app.cli.lines(preview_lines(intent, preview))
+        app.cli.lines(preview_lines(intent, preview, app.cli.width))
         if not confirm_order(app.cli, app.config.mode, mkt.ticker):
             raise UserInputError("not confirmed; nothing was sent")
+    before = _balance_or_none(app)
     result = app.executor.submit(intent)
-    return {"order": _result_json(result)}, result_lines(result)
+    after = _balance_or_none(app) if before is not None else None
+    return {"order": _result_json(result)}, result_lines(result, before, after)
+
+
+def _balance_or_none(app: "MainApp") -> Decimal | None:
+    """The balance for the before/after line of `order`; a failed read only leaves that line out."""
+    try:
+        return app.client.get_balance().balance
+    except KalshiTradingError:
+        return None
 
 
 def _result_json(result: object) -> dict:

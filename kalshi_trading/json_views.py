@@ -18,7 +18,7 @@ from .money import fmt_count, fmt_dollars
 from .timeutil import to_iso_z
 
 __all__ = ["dollars", "count", "iso", "market_json", "orderbook_json", "order_json", "fill_json",
-           "position_json", "settlement_json", "balance_json", "dumps", "to_jsonable"]
+           "position_json", "settlement_json", "balance_json", "dumps", "to_jsonable", "cash"]
 
 
 def dollars(amount: Decimal | None) -> str | None:
@@ -26,6 +26,15 @@ def dollars(amount: Decimal | None) -> str | None:
     if amount is None:
         return None
     places = 4 if amount == amount.quantize(Decimal("0.0001")) else 6
+    return fmt_dollars(amount, places)
+
+
+def cash(amount: Decimal) -> str:
+    """A balance for the screen: `981.82` in whole cents, else all its places (`981.8250`).
+
+    Never rounded to the cent: $981.825 shown as $981.83 would promise money that is not there.
+    """
+    places = next((n for n in (2, 4) if amount == amount.quantize(Decimal(1).scaleb(-n))), 6)
     return fmt_dollars(amount, places)
 
 

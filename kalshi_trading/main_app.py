@@ -218,7 +218,7 @@ class MainApp:
 
     def show_banner(self) -> None:
         """Environment, base URL and balance; production is impossible to miss."""
-        from .money import fmt_dollars
+        from .json_views import cash
         mode = self.config.mode
         if mode is Mode.PROD:
             bar = "!" * min(self.cli.width, 72)
@@ -233,7 +233,7 @@ class MainApp:
             self.cli.write("== PAPER mode: external paper exchange; no real money ==")
         self.cli.write(f"Environment: {mode.value}   Base URL: {self.base_url}")
         balance = self.client.get_balance()
-        self.cli.write(f"Balance: ${fmt_dollars(balance.balance, 2)}")
+        self.cli.write(f"Balance: ${cash(balance.balance)}")
 
 
 def _log_to_file(log_dir: Path) -> Callable[[], None]:

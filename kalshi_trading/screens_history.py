@@ -8,12 +8,13 @@ renders.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import UserInputError
 from .input_parsing import parse_choice, parse_date, parse_date_end, parse_optional, parse_ticker
-from .json_views import balance_json, dollars, position_json
+from .json_views import balance_json, cash, dollars, position_json
 from .money import fmt_count, fmt_dollars
 from .timeutil import to_unix
 from .trading_cli import Column
@@ -24,14 +25,15 @@ if TYPE_CHECKING:
 __all__ = ["EVENT_TYPES", "sync_fills", "query_history", "export_history", "history_rows",
            "HISTORY_COLUMNS", "portfolio_document", "portfolio_lines", "history_screen",
            "portfolio_screen", "strategies_screen", "settings_screen", "strategy_rows",
-           "settings_rows", "FILL_LOOKBACK"]
+           "settings_rows", "FILL_LOOKBACK", "HISTORY_NOTE"]
 
 EVENT_TYPES = ("submission", "fill", "cancellation", "amend", "error")
 FILL_LOOKBACK = timedelta(days=30)
-HISTORY_COLUMNS = (Column("time (UTC)"), Column("event"), Column("ticker", min_width=10),
-                   Column("side"), Column("action", drop=1), Column("count", align=">"),
-                   Column("YES price", align=">"), Column("fee", align=">", drop=2),
-                   Column("status", drop=3), Column("order / message", flex=True, min_width=8, drop=4))
+HISTORY_COLUMNS = (Column("time (UTC)", min_width=16), Column("event"), Column("ticker", whole=True),
+                   Column("order"), Column("count", align=">"), Column("price", align=">"),
+                   Column("fee", align=">", drop=2), Column("status", drop=3),
+                   Column("order id / message", flex=True, min_width=8, drop=4))
+HISTORY_NOTE = "(price is in the order's own terms: a NO order shows the NO price)"
 
 
 def sync_fills(app: "MainApp", since: datetime | None = None) -> int:
@@ -57,15 +59,29 @@ def export_history(app: "MainApp", path: Path, *, start: datetime | None = None,
 
 
 def history_rows(records: list[dict]) -> list[list[str]]:
+    """One row per log record: UTC time with the year to the minute (the CSV has it in full), `buy NO` and the NO price for a NO
+    order (the log keeps both YES and NO prices; the CSV export has both)."""
     rows = []
     for rec in records:
-        rows.append([str(rec.get("created_time", ""))[5:19].replace("T", " "),
-                     str(rec.get("event_type", "")), str(rec.get("ticker", "")),
-                     str(rec.get("outcome_side", "")), str(rec.get("action", "")),
-                     str(rec.get("count_fp", "")), str(rec.get("yes_price_dollars", "")),
-                     str(rec.get("fee_cost", "")), str(rec.get("status", "")),
+        side = str(rec.get("outcome_side") or "")
+        price = rec.get("no_price_dollars") if side == "no" else rec.get("yes_price_dollars")
+        order = " ".join(part for part in (str(rec.get("action") or ""), side.upper()) if part)
+        rows.append([str(rec.get("created_time", ""))[:16].replace("T", " "),
+                     str(rec.get("event_type", "")), str(rec.get("ticker", "")), order or "-",
+                     str(rec.get("count_fp") or ""), str(price or ""),
+                     _dollars_text(rec.get("fee_cost")), str(rec.get("status") or ""),
                      str(rec.get("message") or rec.get("order_id") or "")])
     return rows
+
+
+def _dollars_text(value: object) -> str:
+    """A logged dollar amount in the 4-place form (`0` -> `0.0000`); other text as it is."""
+    if value in (None, ""):
+        return ""
+    try:
+        return fmt_dollars(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return str(value)
 
 
 def history_screen(app: "MainApp") -> None:
@@ -87,6 +103,7 @@ def history_screen(app: "MainApp") -> None:
     else:
         cli.write(f"{len(records)} event(s):")
         cli.table(HISTORY_COLUMNS, history_rows(records[-200:]))
+        cli.write(HISTORY_NOTE)
         if len(records) > 200:
             cli.write(f"(showing the last 200 of {len(records)}; export to see all)")
     out = cli.ask("Export to CSV file (Enter to skip)", parse_optional(_csv_path))
@@ -128,7 +145,7 @@ def portfolio_lines(app: "MainApp") -> list[str]:
         from .portfolio_tracker import render_portfolio
         return list(render_portfolio(app.tracker.build_report(), app.cli.width))
     balance = app.client.get_balance()
-    lines = [f"Balance: ${fmt_dollars(balance.balance, 2)}", "Positions (YES > 0, NO < 0):"]
+    lines = [f"Balance: ${cash(balance.balance)}", "Positions (YES > 0, NO < 0):"]
     positions = [p for p in app.client.iter_positions() if p.position != 0]
     lines += [f"  {p.ticker:<30} {fmt_count(p.position):>10}  exposure {dollars(p.market_exposure)}"
               f"  realized {dollars(p.realized_pnl)}  fees {dollars(p.fees_paid)}" for p in positions]

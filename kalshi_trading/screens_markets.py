@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Iterable
 from .errors import KalshiTradingError, NotFoundError, UserInputError
 from .input_parsing import parse_choice, parse_count, parse_optional, parse_positive_int, parse_ticker
 from .models import Market, Orderbook, Series
-from .money import fmt_count, fmt_dollars
+from .money import ZERO, fee_rates, fmt_count, fmt_dollars, trade_fee
 from .order_request import OutcomeSide
 from .trading_cli import Column, TradingCLI
 
@@ -25,12 +25,12 @@ if TYPE_CHECKING:
 
 __all__ = ["MARKET_STATUSES", "MAX_SCAN", "search_markets", "popular_series", "market_details",
            "MarketDetails", "market_rows", "MARKET_COLUMNS", "show_markets_menu", "show_book",
-           "book_lines", "trade_cost", "series_of", "fmt_time", "ask_market"]
+           "book_lines", "trade_cost", "series_of", "fmt_time", "ask_market", "taker_rate"]
 
 MARKET_STATUSES = ("unopened", "open", "paused", "closed", "settled")
 MAX_SCAN = 5000     # a keyword search reads at most this many markets (Kalshi has no text search)
 MAX_RESULTS = 200
-MARKET_COLUMNS = (Column("#", align=">"), Column("ticker", min_width=12),
+MARKET_COLUMNS = (Column("#", align=">"), Column("ticker", whole=True),
                   Column("title", flex=True, min_width=12), Column("yes bid", align=">"),
                   Column("yes ask", align=">"), Column("last", align=">", drop=3),
                   Column("volume", align=">", drop=2), Column("closes (UTC)", drop=1))
@@ -146,6 +146,8 @@ def detail_lines(details: MarketDetails, width: int = 80) -> list[str]:
              f"Volume:      {fmt_count(m.volume)}   open interest {fmt_count(m.open_interest)}",
              f"Price grid:  {m.price_grid.describe()} ({m.price_level_structure})",
              f"Fee type:    {fee}"]
+    lines = [part for line in lines for part in
+             (textwrap.wrap(line, max(20, width), subsequent_indent=" " * 13, break_on_hyphens=False) or [line])]
     if m.result:
         lines.append(f"Result:      {m.result}")
     rules = [m.rules_primary or "-"] + ([m.rules_secondary] if m.rules_secondary else [])
@@ -202,7 +204,7 @@ def _show_popular(cli: TradingCLI, client: "KalshiClient") -> None:
     if not rows:
         cli.write("No open markets.")
         return
-    cli.table((Column("#", align=">"), Column("series"), Column("title", flex=True),
+    cli.table((Column("#", align=">"), Column("series", whole=True), Column("title", flex=True),
                Column("volume", align=">"), Column("markets", align=">")),
               [[str(i), ticker, s.title if s else "", fmt_count(vol), str(n)]
                for i, (s, ticker, vol, n) in enumerate(rows, start=1)])
@@ -226,13 +228,34 @@ def _pick_details(cli: TradingCLI, client: "KalshiClient", markets: list[Market]
 
 # --- order book --------------------------------------------------------------------------
 
-def trade_cost(book: Orderbook, outcome: OutcomeSide, buying: bool, count: Decimal) -> dict:
-    """What trading `count` contracts now would do: available, total value, average price."""
+def taker_rate(client: "KalshiClient", market: Market) -> Decimal | None:
+    """The taker fee rate of the market's series (None when the series cannot be read)."""
+    try:
+        series = market_details(client, market.ticker).series
+    except KalshiTradingError:
+        return None
+    return fee_rates(series.fee_type, series.fee_multiplier)[0] if series is not None else None
+
+
+def trade_cost(book: Orderbook, outcome: OutcomeSide, buying: bool, count: Decimal,
+               rate: Decimal | None = None) -> dict:
+    """What trading `count` contracts now would do: available, total value, average price and,
+    given the series' taker `rate`, the taker fee (per level, as the exchange charges it)."""
     filled, value, average = book.cost_to_trade(outcome, buying, count)
-    return {"outcome_side": outcome.value, "action": "buy" if buying else "sell",
-            "count_fp": fmt_count(count), "available_fp": fmt_count(filled),
-            "total_dollars": fmt_dollars(value),
-            "average_price_dollars": fmt_dollars(average) if average is not None else None}
+    doc = {"outcome_side": outcome.value, "action": "buy" if buying else "sell",
+           "count_fp": fmt_count(count), "available_fp": fmt_count(filled),
+           "total_dollars": fmt_dollars(value),
+           "average_price_dollars": fmt_dollars(average) if average is not None else None}
+    if rate is not None:
+        fee, left = ZERO, filled
+        for level in book.levels_to_take(outcome, buying):
+            take = min(level.count, left)
+            fee += trade_fee(take, level.price, rate)
+            left -= take
+            if left <= 0:
+                break
+        doc["fee_dollars"] = fmt_dollars(fee)
+    return doc
 
 
 def book_lines(book: Orderbook, *, depth: int = 10) -> list[str]:
@@ -258,15 +281,19 @@ def book_lines(book: Orderbook, *, depth: int = 10) -> list[str]:
     return lines
 
 
-def cost_lines(book: Orderbook, count: Decimal) -> list[str]:
-    lines = [f"Trading {fmt_count(count)} contracts now:"]
+def cost_lines(book: Orderbook, count: Decimal, rate: Decimal | None = None) -> list[str]:
+    """Buying pays the total plus the taker fee; selling receives the total less the fee."""
+    fees = "" if rate is None else ", taker fees estimated"
+    lines = [f"Trading {fmt_count(count)} contracts now (dollars; prices in each side's own terms{fees}):"]
     for outcome in (OutcomeSide.YES, OutcomeSide.NO):
         for buying in (True, False):
-            c = trade_cost(book, outcome, buying, count)
+            c = trade_cost(book, outcome, buying, count, rate)
             avg = c["average_price_dollars"] or "-"
             short = "" if c["available_fp"] == c["count_fp"] else f" (only {c['available_fp']} available)"
-            lines.append(f"  {c['action']:<4} {outcome.value.upper():<3}: total {c['total_dollars']}"
-                         f"  average {avg}{short}")
+            verb = "pay" if buying else "receive"
+            fee = f" {'+' if buying else '-'} fee ${c['fee_dollars']}" if "fee_dollars" in c else ""
+            lines.append(f"  {c['action']:<4} {outcome.value.upper():<3}: {verb:<7} ${c['total_dollars']}"
+                         f"{fee}  average {avg}{short}")
     return lines
 
 
@@ -278,4 +305,4 @@ def show_book(cli: TradingCLI, client: "KalshiClient") -> None:
     cli.lines(book_lines(book))
     count = cli.ask("Contracts to price (Enter to skip)", parse_optional(parse_count))
     if count is not None:
-        cli.lines(cost_lines(book, count))
+        cli.lines(cost_lines(book, count, taker_rate(client, market)))

@@ -8,17 +8,21 @@ resulting position, then confirm (default No; in prod, type the ticker). Orders 
 
 from __future__ import annotations
 
-from decimal import Decimal
+import json
+import textwrap
+from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, Callable
 
 from .config import Mode
-from .errors import UserInputError
+from .errors import KalshiTradingError, UserInputError
+from .json_views import cash
 from .input_parsing import (parse_action, parse_count, parse_expiry, parse_optional, parse_outcome,
                             parse_positive_int, parse_price, parse_tif)
 from .models import Market, Order
-from .money import fmt_count, fmt_dollars
+from .money import CENT, ONE, ZERO, fmt_count, fmt_dollars
 from .order_request import Action, OrderIntent, OutcomeSide, TimeInForce, to_yes_price
 from .screens_markets import ask_market, fmt_time
+from .timeutil import from_unix, to_iso_z
 from .trading_cli import Column, TradingCLI
 
 if TYPE_CHECKING:
@@ -28,21 +32,26 @@ if TYPE_CHECKING:
 
 __all__ = ["MARKET", "price_on_grid", "build_intent", "preview_lines", "result_lines",
            "confirm_order", "place_order_screen", "open_orders_screen", "order_rows",
-           "ORDER_COLUMNS", "resting_orders"]
+           "ORDER_COLUMNS", "resting_orders", "placed_as"]
 
 MARKET = "market"
-ORDER_COLUMNS = (Column("#", align=">"), Column("order id", min_width=8), Column("ticker", flex=True, min_width=8),
+ORDER_COLUMNS = (Column("#", align=">"), Column("order id", min_width=8), Column("ticker", whole=True),
                  Column("side"), Column("YES price", align=">"), Column("remaining", align=">"),
-                 Column("filled", align=">"), Column("tif"), Column("expires", min_width=6))
+                 Column("filled", align=">", drop=3), Column("tif", drop=4),
+                 Column("expires (UTC)", drop=2), Column("placed as", drop=5))
 
 
 def price_on_grid(market: Market, outcome: OutcomeSide, price: Decimal, what: str = "price") -> Decimal:
-    """`price` (in the outcome's terms) if its YES equivalent is on the market's grid."""
+    """`price` (in the outcome's terms) if its YES equivalent is on the market's grid; otherwise
+    the error names the nearest valid prices, in the same terms the trader typed."""
     yes = to_yes_price(outcome, price)
-    if not market.price_grid.contains(yes):
+    grid = market.price_grid
+    if not grid.contains(yes):
         terms = f" (YES {fmt_dollars(yes)})" if outcome is OutcomeSide.NO else ""
+        near = sorted({to_yes_price(outcome, grid.snap(yes, up=up)) for up in (False, True)})
         raise UserInputError(f"{what} {fmt_dollars(price)}{terms} is not on {market.ticker}'s price "
-                             f"grid ({market.price_grid.describe()})")
+                             f"grid; nearest: {' or '.join(fmt_dollars(n) for n in near)} "
+                             f"(grid {grid.describe()})")
     return price
 
 
@@ -60,20 +69,86 @@ def build_intent(market: Market, *, action: Action, outcome: OutcomeSide, count:
                        reduce_only=reduce_only, tags=(source,))
 
 
-def preview_lines(intent: OrderIntent, preview: "OrderPreview") -> list[str]:
-    """The whole order, in the trader's terms and as the V2 request, with cost, fees and risk."""
+def preview_lines(intent: OrderIntent, preview: "OrderPreview", width: int = 80) -> list[str]:
+    """The whole order, in the trader's terms and as the V2 request, with cost, fees and risk;
+    long lines wrap under their own indent so nothing runs past the terminal's edge."""
     body = preview.request.to_api()
     body.pop("client_order_id", None)  # made at submit time, once, so a retry reuses it
     lines = ["Order preview:"] + [f"  {line}" for line in preview.lines()]
     if MARKET in intent.tags:
         lines.append(f"  Market order: IOC; nothing fills at a price worse than {fmt_dollars(intent.price)}")
-    lines.append("  V2 order: " + " ".join(f"{k}={v}" for k, v in body.items()))
-    return lines
+    if intent.expiration_time is not None:
+        lines.append(f"  Expires: {to_iso_z(from_unix(intent.expiration_time))} (if still resting)")
+    lines += _cash_lines(intent, preview)
+    return wrap_lines(lines, width) + _json_lines("  V2 order: ", body, width)
 
 
-def result_lines(result: "SubmissionResult") -> list[str]:
-    """What the exchange said: order id, status, filled, resting, average price; any warnings."""
-    return [f"Sent: {result.describe()}"] + [f"Warning: {text}" for text in result.warnings]
+def _json_lines(head: str, body: dict, width: int) -> list[str]:
+    """`body` as JSON, broken only between members so each `"key": value` stays whole."""
+    members = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in body.items()]
+    lines, line = [], head + "{"
+    for n, member in enumerate(members):
+        piece = member + ("}" if n == len(members) - 1 else ",")
+        if len(line) + 1 + len(piece) > width and not line.endswith("{"):
+            lines.append(line)
+            line = " " * (len(head) + 1) + piece
+        else:
+            line += ("" if line.endswith("{") else " ") + piece
+    return lines + [line]
+
+
+def wrap_lines(lines: list[str], width: int) -> list[str]:
+    """Each line cut at spaces to `width`, continuations indented four past the line's own indent."""
+    out: list[str] = []
+    for line in lines:
+        indent = " " * (len(line) - len(line.lstrip()) + 4)
+        out += textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False,
+                             drop_whitespace=True) or [""]
+    return out
+
+
+def _cash_lines(intent: OrderIntent, preview: "OrderPreview") -> list[str]:
+    """How the balance moves for the part that fills now, as the exchange books it.
+
+    Positions net on the YES book: a bid first closes NO held (receiving the NO price) and then
+    buys YES; an ask first closes YES held (receiving the YES price) and then buys NO. So "sell
+    NO" without NO held *costs* money. The fee is always paid, and the balance moves in whole
+    cents (rounded down), so the figure is what a trader will see, give or take a cent.
+    """
+    est = preview.estimated_fill
+    if est is None or est.count <= 0:
+        return []
+    n = est.count
+    yes_value = est.cost if intent.outcome is OutcomeSide.YES else n - est.cost
+    yes_avg = yes_value / n
+    bid = intent.book_side.value == "bid"
+    held = -preview.current_position if bid else preview.current_position  # what this order closes
+    closing = min(n, max(held, ZERO))
+    close_price, open_price = (ONE - yes_avg, yes_avg) if bid else (yes_avg, ONE - yes_avg)
+    received, paid = closing * close_price, (n - closing) * open_price
+    change = (received - paid - est.taker_fee).quantize(CENT, rounding=ROUND_FLOOR)
+    closes, opens = ("NO", "YES") if bid else ("YES", "NO")
+    parts = ([f"closes {fmt_count(closing)} {closes}: +${fmt_dollars(received)}"] if closing else [])
+    parts += [f"buys {fmt_count(n - closing)} {opens}: -${fmt_dollars(paid)}"] if n > closing else []
+    parts.append(f"taker fee -${fmt_dollars(est.taker_fee)}")
+    sign = "-" if change < 0 else "+"
+    return [f"  Balance: about {sign}${abs(change):.2f} for the {fmt_count(n)} that fill now "
+            f"({'; '.join(parts)}; in whole cents)"]
+
+
+def result_lines(result: "SubmissionResult", balance_before: Decimal | None = None,
+                 balance_after: Decimal | None = None) -> list[str]:
+    """What the exchange said: order id, status, filled, resting, average price (in the order's
+    own terms: a NO order shows the NO price) and, when known, how the balance moved."""
+    lines = [f"Sent: {result.describe()}"]
+    if result.average_fill_price is not None and result.intent.outcome is OutcomeSide.NO:
+        lines.append(f"  (YES book: {result.request.side.value} at average YES "
+                     f"{fmt_dollars(result.average_fill_price)})")
+    if balance_before is not None and balance_after is not None:
+        change = balance_after - balance_before
+        lines.append(f"Balance: ${cash(balance_after)} (was ${cash(balance_before)}, "
+                     f"{'+' if change >= 0 else '-'}${cash(abs(change))})")
+    return lines + [f"Warning: {text}" for text in result.warnings]
 
 
 def confirm_order(cli: TradingCLI, mode: Mode, ticker: str) -> bool:
@@ -104,18 +179,16 @@ def place_order_screen(app: "MainApp") -> None:
     cli = app.cli
     cli.heading("Place order")
     market = _ask_open_market(app)
-    cli.write(f"{market.ticker}: {market.title}")
-    cli.write(f"  YES bid {fmt_dollars(market.yes_bid)}  YES ask {fmt_dollars(market.yes_ask)}  "
-              f"grid {market.price_grid.describe()}")
+    cli.lines(wrap_lines(_quote_lines(market), cli.width))
     action = cli.ask("Buy or sell (b/s)", parse_action)
     outcome = cli.ask("YES or NO (y/n)", parse_outcome)
     count = cli.ask("Count (contracts; 0.01 steps allowed)", parse_count)
-    price = cli.ask(f"Limit price for {outcome.value.upper()} (0.42 or 42c), or 'market'",
+    price = cli.ask(f"Limit price for {outcome.value.upper()} in dollars (0.42 or 42c), or 'market'",
                     _price_or_market(market, outcome))
     expiry, post_only, source = None, False, "menu"
     if price == MARKET:
         word = "highest" if action is Action.BUY else "lowest"
-        price = cli.ask(f"Worst price you accept ({word} {outcome.value.upper()} price)",
+        price = cli.ask(f"Worst price you accept, in dollars ({word} {outcome.value.upper()} price)",
                         lambda t: price_on_grid(market, outcome, parse_price(t, what="worst price")))
         tif, source = TimeInForce.IOC, MARKET
     else:
@@ -129,11 +202,31 @@ def place_order_screen(app: "MainApp") -> None:
                           expiration_time=expiry, post_only=post_only, reduce_only=reduce_only,
                           source=source)
     preview = app.executor.preview(intent)
-    cli.lines(preview_lines(intent, preview))
+    cli.lines(preview_lines(intent, preview, cli.width))
     if not confirm_order(cli, app.config.mode, market.ticker):
         cli.write("Not sent.")
         return
-    cli.lines(result_lines(app.executor.submit(intent)))
+    before = _balance(app)
+    result = app.executor.submit(intent)
+    cli.lines(wrap_lines(result_lines(result, before, _balance(app) if before is not None else None),
+                         cli.width))
+
+
+def _quote_lines(market: Market) -> list[str]:
+    """The market's quotes from both sides, so a NO buyer reads NO prices."""
+    def quote(bid: Decimal, ask: Decimal) -> str:
+        return f"bid {fmt_dollars(bid) if bid else '-'}  ask {fmt_dollars(ask) if ask else '-'}"
+    return [f"{market.ticker}: {market.title}",
+            f"  YES {quote(market.yes_bid, market.yes_ask)}   NO {quote(market.no_bid, market.no_ask)}",
+            f"  price grid {market.price_grid.describe()}"]
+
+
+def _balance(app: "MainApp") -> Decimal | None:
+    """The balance for the before/after line; a failed read only leaves that line out."""
+    try:
+        return app.client.get_balance().balance
+    except KalshiTradingError:
+        return None
 
 
 # --- open orders ---------------------------------------------------------------------------
@@ -142,15 +235,41 @@ def resting_orders(app: "MainApp", ticker: str | None = None) -> list[Order]:
     return list(app.client.iter_orders(status="resting", ticker=ticker))
 
 
-def order_rows(orders: list[Order]) -> list[list[str]]:
+def order_rows(orders: list[Order], placed: dict[str, str] | None = None) -> list[list[str]]:
+    """Table rows; `placed` maps order id -> the trader's own terms (see `placed_as`)."""
+    placed = placed or {}
     return [[str(i), o.order_id[:8], o.ticker, f"{o.book_side.value}", fmt_dollars(o.yes_price),
              fmt_count(o.remaining_count), fmt_count(o.fill_count), _short_tif(o.time_in_force),
-             fmt_time(o.expiration_time) if o.expiration_time else "-"]
+             fmt_time(o.expiration_time) if o.expiration_time else "-", placed.get(o.order_id, "-")]
             for i, o in enumerate(orders, start=1)]
 
 
+def placed_as(app: "MainApp") -> dict[str, str]:
+    """Order id -> `buy NO @ 0.5500`, from this app's trade log (orders placed elsewhere: absent).
+
+    The exchange only knows the YES book side; the log remembers what the trader asked for.
+    """
+    try:
+        records = app.logger.query(event_types=["submission", "amend"])
+    except Exception:  # noqa: BLE001 - a decoration: an unreadable log must not hide the orders
+        return {}
+    terms: dict[str, tuple[str, str]] = {}   # order id -> (action, outcome) as placed
+    out: dict[str, str] = {}
+    for rec in records:                      # oldest first: an amend overrides the price
+        order_id = rec.get("order_id")
+        if rec.get("event_type") == "submission" and order_id and rec.get("action"):
+            terms[order_id] = (str(rec["action"]), str(rec.get("outcome_side", "")))
+        if order_id in terms and terms[order_id][1] in ("yes", "no"):
+            action, side = terms[order_id]
+            price = rec.get("no_price_dollars" if side == "no" else "yes_price_dollars")
+            if price:
+                out[order_id] = f"{action} {side.upper()} @ {price}"
+    return out
+
+
 def _short_tif(tif: str) -> str:
-    return {"good_till_canceled": "gtc", "immediate_or_cancel": "ioc", "fill_or_kill": "fok"}.get(tif, tif)
+    """`gtc`/`ioc`/`fok`; `-` when the exchange does not say (Kalshi's Order has no such field)."""
+    return {"good_till_canceled": "gtc", "immediate_or_cancel": "ioc", "fill_or_kill": "fok"}.get(tif, tif) or "-"
 
 
 def open_orders_screen(app: "MainApp") -> None:
@@ -163,7 +282,7 @@ def open_orders_screen(app: "MainApp") -> None:
         if not orders:
             cli.write("No resting orders.")
             return
-        cli.table(ORDER_COLUMNS, order_rows(orders))
+        cli.table(ORDER_COLUMNS, order_rows(orders, placed_as(app)))
         cli.write("  (side is on the YES book: bid = buy YES / sell NO, ask = sell YES / buy NO)")
         cli.write("  c) cancel one   a) amend   d) decrease   x) cancel all   Enter) back")
         choice = cli.ask("Action", parse_optional(lambda t: _menu_choice(t, actions)))
@@ -187,7 +306,7 @@ def _pick(cli: TradingCLI, orders: list[Order]) -> Order:
 
 def _describe(order: Order) -> str:
     return (f"{order.book_side.value} {fmt_count(order.remaining_count)} {order.ticker} at YES "
-            f"{fmt_dollars(order.yes_price)} (order {order.order_id})")
+            f"{fmt_dollars(order.yes_price)} = NO {fmt_dollars(ONE - order.yes_price)} (order {order.order_id})")
 
 
 def _cancel_one(app: "MainApp", orders: list[Order]) -> None:
@@ -203,7 +322,8 @@ def _amend(app: "MainApp", orders: list[Order]) -> None:
     cli = app.cli
     order = _pick(cli, orders)
     market = app.client.get_market(order.ticker)
-    price = cli.ask(f"New YES price (Enter keeps {fmt_dollars(order.yes_price)})", parse_optional(
+    price = cli.ask(f"New YES price in dollars (Enter keeps YES {fmt_dollars(order.yes_price)} = NO "
+                    f"{fmt_dollars(ONE - order.yes_price)})", parse_optional(
         lambda t: price_on_grid(market, OutcomeSide.YES, parse_price(t, what="YES price"))))
     total = order.fill_count + order.remaining_count
     count = cli.ask(f"New total size incl. {fmt_count(order.fill_count)} filled "
@@ -214,7 +334,7 @@ def _amend(app: "MainApp", orders: list[Order]) -> None:
         return
     new_price = price if price is not None else order.yes_price
     new_count = count if count is not None else total
-    cli.write(f"Amend {_describe(order)} to YES {fmt_dollars(new_price)}, total size "
+    cli.write(f"Amend {_describe(order)} to YES {fmt_dollars(new_price)} = NO {fmt_dollars(ONE - new_price)}, total size "
               f"{fmt_count(new_count)} ({fmt_count(new_count - order.fill_count)} left to fill)")
     if not cli.confirm("Send this amendment?"):
         cli.write("Not sent.")

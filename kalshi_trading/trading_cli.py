@@ -27,15 +27,21 @@ class EndOfInput(Exception):
 
 class Column:
     """A table column: a header, an alignment, whether it may be shortened (`flex`) and, for
-    narrow terminals, its `drop` rank (higher ranks are left out first; 0 is never left out)."""
+    narrow terminals, its `drop` rank (higher ranks are left out first; 0 is never left out).
+
+    A `whole` column (a ticker, an order id) is never cut: a trader copies it into the next
+    command. When the table cannot fit with it whole, each row's whole cells move to a line of
+    their own above the row's other cells.
+    """
 
     def __init__(self, header: str, *, align: str = "<", flex: bool = False, min_width: int = 4,
-                 drop: int = 0) -> None:
+                 drop: int = 0, whole: bool = False) -> None:
         self.header = header
         self.align = align
-        self.flex = flex
+        self.flex = flex and not whole
         self.min_width = min_width
         self.drop = drop
+        self.whole = whole
 
 
 class TradingCLI:
@@ -147,6 +153,12 @@ def render_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width
     """
     keep = list(range(len(columns)))
     cells = [[str(cell) for cell in row] for row in rows]
+    whole = [i for i, col in enumerate(columns) if col.whole]
+    if whole and len(whole) < len(columns):
+        widths, fits = _fitted_widths(columns, cells, width, shrink_fixed=False)
+        dropped = [i for i in keep if columns[i].drop > 0]
+        if not fits and not _fits_after_drops(columns, cells, width, dropped):
+            return _stacked(columns, cells, width, whole)
     while True:
         widths, fits = _fitted_widths([columns[i] for i in keep], [[r[i] for i in keep] for r in cells],
                                       width, shrink_fixed=False)
@@ -163,6 +175,36 @@ def render_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width
     for row in cells:
         out.append("  ".join(_fit(row[i], widths[n], columns[i].align) for n, i in enumerate(keep)).rstrip())
     return [line[:width] for line in out]
+
+
+def _fits_after_drops(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int,
+                      droppable: list[int]) -> bool:
+    """Whether leaving out every droppable column makes the table fit without cutting."""
+    keep = [i for i in range(len(columns)) if i not in droppable]
+    _, fits = _fitted_widths([columns[i] for i in keep], [[r[i] for i in keep] for r in cells],
+                             width, shrink_fixed=False)
+    return fits
+
+
+def _stacked(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int,
+             whole: list[int]) -> list[str]:
+    """The table with its whole columns on a line of their own above each row (never cut).
+
+    A leading `#` column goes on that line too, so the number a trader picks sits beside the
+    ticker it picks; the other cells follow on the next line, indented under it.
+    """
+    lead = [0] if columns[0].header == "#" and 0 not in whole else []
+    rest = [i for i in range(len(columns)) if i not in whole and i not in lead]
+    pad = max([len(columns[0].header)] + [len(row[0]) for row in cells]) + 2 if lead else 0
+    inner = render_table([columns[i] for i in rest], [[row[i] for i in rest] for row in cells],
+                         max(10, width - pad))
+    heads = [columns[i].header for i in lead + whole]
+    out = ["  ".join([f"{heads[0]:>{pad - 2}}"] + heads[1:]) if lead else "  ".join(heads)]
+    out += [" " * pad + line for line in inner[:2]]
+    for row, line in zip(cells, inner[2:]):
+        first = [f"{row[0]:>{pad - 2}}"] if lead else []
+        out += ["  ".join(first + [row[i] for i in whole]), " " * pad + line]
+    return out
 
 
 def _fitted_widths(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int, *,

@@ -73,6 +73,26 @@ def test_tables_fit_the_terminal_width(width: int) -> None:
     assert "KXHIGHNY" in lines[2]
 
 
+@pytest.mark.parametrize("width", [40, 60])
+def test_a_whole_column_is_never_cut_it_moves_to_a_line_of_its_own(width: int) -> None:
+    columns = (Column("#", align=">"), Column("ticker", whole=True), Column("title", flex=True),
+               Column("bid", align=">"), Column("closes", drop=1))
+    long = "KXMVENFLSINGLEGAME-S2025BFC97EF3746-375C527AB12"
+    rows = [["1", long, "Jaylen Waddle 50+ yards", "0.4200", "2026-11-21 15:00"],
+            ["2", "KXRAIN-T1", "Rain in Springfield", "0.1100", "2026-11-22 15:00"]]
+    lines = render_table(columns, rows, width)
+    assert f"1  {long}" in lines and "2  KXRAIN-T1" in lines  # the number picked sits by its ticker
+    assert "…" not in "".join(line for line in lines if "KX" in line)
+    assert all(len(line) <= width for line in lines if "KX" not in line)
+    assert any("0.4200" in line for line in lines)
+
+
+def test_a_table_that_fits_keeps_whole_columns_inline() -> None:
+    columns = (Column("#", align=">"), Column("ticker", whole=True), Column("bid", align=">"))
+    lines = render_table(columns, [["1", "KXRAIN-T1", "0.4200"]], 80)
+    assert lines[2] == "1  KXRAIN-T1  0.4200"
+
+
 def test_a_shortened_cell_ends_with_an_ellipsis() -> None:
     lines = render_table((Column("t", flex=True),), [["x" * 100]], 40)
     assert lines[2].endswith("…") and len(lines[2]) == 40

@@ -66,3 +66,10 @@ def test_book_json_keeps_the_wire_shape_and_lines_fit_80_columns() -> None:
     assert all(len(line) <= 80 for line in lines)
     assert any("0.4500" in line for line in lines)  # the YES ask implied by the NO bid at 0.55
     assert Decimal(doc["best_yes_ask_dollars"]) == Decimal("0.45")
+
+
+def test_a_balance_is_shown_in_cents_only_when_it_is_whole_cents() -> None:
+    from kalshi_trading.json_views import cash
+    assert cash(Decimal("981.82")) == "981.82"
+    assert cash(Decimal("981.825")) == "981.8250"  # never rounded up to $981.83
+    assert cash(Decimal("1E+3")) == "1000.00"       # never scientific notation

@@ -18,7 +18,8 @@ from kalshi_trading.paper.server import start_paper_exchange
 from cli_harness import RAIN_SERIES, command, config_for, journal, make_universe, orders_on, ticker
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = ["cmdbook", "cmdbuy", "cmdask", "cmdno", "cmdcancel", "cmdall", "cmdexp", "sub1", "sub2"]
+NAMES = ["cmdbook", "cmdbuy", "cmdask", "cmdno", "cmdcancel", "cmdall", "cmdexp", "sub1", "sub2",
+         "cmdwide"]
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +61,7 @@ def test_book_gives_the_wire_shape_and_the_cost_of_n(config) -> None:
     assert doc["spread_dollars"] == "0.0100"
     buy_yes = next(c for c in doc["cost_to_trade"] if c["outcome_side"] == "yes" and c["action"] == "buy")
     assert buy_yes["total_dollars"] == "13.0000"
+    assert buy_yes["fee_dollars"] == "0.5157"  # 0.3432 on 20 at 0.43 + 0.1725 on 10 at 0.44
 
 
 def test_order_then_positions_orders_fills_pnl_balance(config, exchange) -> None:
@@ -123,6 +125,21 @@ def test_bad_order_input_is_exit_1_one_line_and_nothing_sent(config, exchange, e
 def test_unknown_ticker_is_exit_1(config) -> None:
     code, _, err = command(config, ["market", "KXNOPE-26DEC31-X"])
     assert code == 1 and err.startswith("Error:") and "Traceback" not in err
+    for argv in (["book", "KXNOPE-26DEC31-X"], ["market", "KXNOPE-26DEC31-X"]):
+        code, _, err = command(config, argv)
+        assert code == 1 and err == "Error: unknown market KXNOPE-26DEC31-X (search with: markets --search WORDS)\n"
+
+
+def test_orders_at_80_columns_keep_the_full_order_id_and_ticker(config, exchange, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    tick = ticker("cmdwide")
+    order_id = buy(config, tick, "--count", "1", "--price", "0.20")["order"]["order_id"]
+    code, out, _ = command(config, ["orders", "--ticker", tick])
+    assert code == 0 and f"{order_id}  {tick}" in out  # copyable into `cancel ORDER_ID`
+    assert all(len(line) <= 80 for line in out.splitlines())
+    assert "buy YES @ 0.2000" in out or "placed as" not in out
+    code, out, _ = command(config, ["cancel", order_id])
+    assert code == 0
 
 
 def test_cancel_one_and_cancel_all(config, exchange) -> None:

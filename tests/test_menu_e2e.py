@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 
 from kalshi_trading.config import Mode
+from kalshi_trading.json_views import cash
 from kalshi_trading.paper.server import start_paper_exchange
 
 from cli_harness import (CLOSED, DECI, RAIN_SERIES, config_for, drive, journal, make_universe,
                          orders_on, sent_for, ticker)
 
 NAMES = ["book", "gtc", "market", "nopost", "fok", "decline", "prod", "cancel", "amend", "decrease",
-         "all1", "all2", "hist", "redraw", "expiry", "reduce", "deci"]
+         "all1", "all2", "hist", "redraw", "expiry", "reduce", "deci", "nobuy", "placed", "grid",
+         "histno", "sellflat", "a-very-long-market-name-that-cannot-fit-beside-the-prices"]
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +79,8 @@ def test_popular_series_lists_series_and_opens_one(config) -> None:
 def test_market_tables_fit_the_terminal(config, columns: int) -> None:
     out = drive(config, "1\ns\nKXTERM\n\n0\n", columns=columns)
     table = [line for line in out.splitlines() if "KXTERM-26DEC31-" in line]
-    assert table and all(len(line) <= columns for line in table)
+    # a ticker too long to sit beside its prices gets a line of its own (`#  ticker`), never cut
+    assert table and all(len(line) <= columns or len(line.split()) == 2 for line in table)
 
 
 def test_order_book_shows_both_sides_spread_and_cost_of_n(config) -> None:
@@ -85,13 +88,14 @@ def test_order_book_shows_both_sides_spread_and_cost_of_n(config) -> None:
     assert "YES bid" in out and "NO ask" in out
     assert "Spread: 0.0100" in out
     # buying 30 YES takes 20 at 0.43 and 10 at 0.44
-    assert "buy  YES: total 13.0000" in out
+    assert "buy  YES: pay     $13.0000 + fee $0.5157" in out  # taker fee per level, rounded up
+    assert "sell NO : receive $" in out
 
 
 def test_gtc_limit_order_is_previewed_confirmed_and_rests(config, exchange) -> None:
     tick = ticker("gtc")
     out = drive(config, place(tick, "b", "y", "10", "30c", "", "", "", "", "y"))
-    assert "Order preview:" in out and "V2 order:" in out and "side=bid" in out
+    assert "Order preview:" in out and "V2 order:" in out and '"side": "bid"' in out
     assert "Fee estimate" in out or "fee estimate" in out
     assert "Worst case loss" in out
     resting = orders_on(exchange, tick)
@@ -103,7 +107,7 @@ def test_gtc_limit_order_is_previewed_confirmed_and_rests(config, exchange) -> N
 def test_market_order_is_an_ioc_at_the_worst_price_and_fills(config, exchange) -> None:
     tick = ticker("market")
     out = drive(config, place(tick, "buy", "yes", "30", "market", "0.44", "", "y"))
-    assert "time_in_force=immediate_or_cancel" in out and "price=0.4400" in out
+    assert '"time_in_force": "immediate_or_cancel"' in out and '"price": "0.4400"' in out
     (order,) = orders_on(exchange, tick)
     assert Decimal(order["fill_count_fp"]) == 30 and order["status"] == "executed"
 
@@ -125,7 +129,7 @@ def test_fok_buy_no_fills_whole(config, exchange) -> None:
 def test_gtc_with_expiry_sends_an_expiration_time(config, exchange) -> None:
     tick = ticker("expiry")
     out = drive(config, place(tick, "b", "y", "1", "0.20", "gtc", "2h", "", "", "y"))
-    assert "expiration_time=" in out
+    assert '"expiration_time": ' in out and "Expires: 20" in out  # the UTC time, not only Unix seconds
     (order,) = orders_on(exchange, tick)
     assert order.get("expiration_time")
 
@@ -139,7 +143,7 @@ def test_reduce_only_without_a_position_is_refused_and_nothing_rests(config, exc
 
 def test_sub_penny_price_on_a_deci_cent_market(config, exchange) -> None:
     out = drive(config, place(DECI, "b", "y", "2", "0.055", "", "", "", "", "y"))
-    assert "price=0.0550" in out
+    assert '"price": "0.0550"' in out
     assert any(o["yes_price_dollars"] == "0.0550" for o in orders_on(exchange, DECI))
 
 
@@ -238,3 +242,68 @@ def test_empty_lines_and_unknown_keys_only_redraw_never_repeat(config, exchange)
     assert len(orders_on(exchange, tick)) == 1
     assert out.count("Error: no menu item") == 2
     assert out.count("Choose: ") == 6
+
+
+def test_a_no_order_is_quoted_previewed_and_settled_in_no_terms_with_the_balance_move(config, exchange) -> None:
+    tick = ticker("nobuy")
+    before = Decimal(exchange.engine.balance(exchange.key_id)["balance_dollars"])
+    out = drive(config, place(tick, "b", "n", "10", "0.58", "ioc", "", "y"), columns=80)
+    # the place screen quotes NO too: NO bids 0.57/0.56/0.55 -> NO bid 0.57, NO ask 1-0.42 = 0.58
+    assert "NO bid 0.5700  ask 0.5800" in out
+    assert "Balance: about -$5.98 for the 10.00 that fill now" in out  # 5.80 + fee 0.1706, up to the cent
+    assert '"post_only": false' in out and "False" not in out  # JSON, not Python reprs
+    after = Decimal(exchange.engine.balance(exchange.key_id)["balance_dollars"])
+    assert before - after == Decimal("5.98")
+    assert f"Balance: ${cash(after)} (was ${cash(before)}, -$5.98)" in out  # never rounded up to a cent
+    assert "at average 0.5800" in out and "YES book: ask at average YES 0.4200" in out
+    shown = out.split("Order preview:")[1].split("Send this order?")
+    screen = shown[0].splitlines() + shown[1].split("Sent: ", 1)[1].split("-- kalshi")[0].splitlines()
+    assert all(len(line) <= 80 for line in screen)  # preview and result wrap at the terminal's edge
+
+
+def test_open_orders_say_how_each_order_was_placed_and_keep_tickers_whole(config, exchange) -> None:
+    tick = ticker("placed")
+    drive(config, place(tick, "b", "n", "4", "0.52", "", "", "", "", "y"))  # rests as ask at YES 0.48
+    row = open_orders_keys(exchange, tick)
+    out = drive(config, "4\n\n0\n", columns=140)
+    line = next(line for line in out.splitlines() if tick in line)
+    assert "buy NO @ 0.5200" in line and " ask " in line and "0.4800" in line
+    narrow = drive(config, "4\n\n0\n", columns=80)
+    assert tick in narrow  # whole, never `KXTERM-26DEC31-PLA…`
+    assert "…" not in "".join(line for line in narrow.splitlines() if "KXTERM" in line)
+    drive(config, f"4\na\n{row}\n0.47\n\ny\n\n0\n")  # amended: the NO price follows
+    out = drive(config, "4\n\n0\n", columns=140)
+    assert "buy NO @ 0.5300" in next(line for line in out.splitlines() if tick in line)
+
+
+def test_an_off_grid_price_names_the_nearest_valid_prices(config) -> None:
+    out = drive(config, place(ticker("grid"), "b", "n", "1", "0.555", "0.55", "", "", "", "", ""))
+    assert "nearest: 0.5500 or 0.5600" in out and "Not sent." in out
+
+
+def test_history_shows_the_year_and_no_orders_at_their_no_price(config, exchange) -> None:
+    tick = ticker("histno")
+    drive(config, place(tick, "b", "n", "2", "0.58", "ioc", "", "y"))
+    out = drive(config, f"6\n\n\n{tick}\n\n\n0\n", columns=120)
+    rows = [line for line in out.splitlines() if tick in line and "submission" in line]
+    assert rows and all(line.startswith("20") for line in rows)  # 2026-11-21 12:00, not 11-21 12:00
+    assert all("buy NO" in line and "0.5800" in line for line in rows)
+    assert "(price is in the order's own terms" in out
+
+
+def test_a_long_ticker_gets_a_line_of_its_own_instead_of_being_cut(config) -> None:
+    tick = ticker("a-very-long-market-name-that-cannot-fit-beside-the-prices")
+    out = drive(config, "1\ns\nKXTERM\n\n0\n", columns=80)
+    assert any(line.strip().endswith(tick) for line in out.splitlines())
+    table = out.split("market(s):")[1].split("Pick #")[0].splitlines()
+    assert all(len(line) <= 80 for line in table if tick not in line)
+
+
+def test_selling_yes_without_holding_it_is_shown_as_costing_money_and_does(config, exchange) -> None:
+    tick = ticker("sellflat")
+    before = Decimal(exchange.engine.balance(exchange.key_id)["balance_dollars"])
+    out = drive(config, place(tick, "s", "y", "5", "0.42", "ioc", "", "y"))
+    # flat, so selling YES opens NO: 5 x 0.58 = 2.90 paid, plus a 0.0853 taker fee
+    assert "Balance: about -$2.99 for the 5.00 that fill now (buys 5.00 NO: -$2.9000" in out
+    after = Decimal(exchange.engine.balance(exchange.key_id)["balance_dollars"])
+    assert before - after == Decimal("2.99")
