@@ -179,8 +179,7 @@ class OrderPreview:
             f"{i.action.value.upper()} {fmt_count(i.count)} {i.outcome.value.upper()} {i.ticker} "
             f"at {fmt_dollars(i.price)} ({i.time_in_force.value})",
             f"Sent as: {r.side.value} {fmt_count(r.count)} at YES {fmt_dollars(r.price)}",
-            f"Cost: ${fmt_dollars(self.cost)}  fee estimate: ${fmt_dollars(self.fee_estimate)} "
-            f"({self.fee_type})",
+            f"{self._money_line()}  fee estimate: ${fmt_dollars(self.fee_estimate)} ({self.fee_type})",
             f"Worst case loss: ${fmt_dollars(self.worst_case_loss)}",
             f"Position: {_signed(self.current_position)} -> {_signed(self.resulting_position)} if filled",
         ]
@@ -189,6 +188,20 @@ class OrderPreview:
             avg = fmt_dollars(est.average_price) if est.average_price is not None else "-"
             out.append(f"Fills now: {fmt_count(est.count)} of {fmt_count(i.count)} at average {avg}")
         return out + [f"Warning: {text}" for text in self.warnings]
+
+
+    def _money_line(self) -> str:
+        """A buy shows what it costs; a sell what it brings in, and, when it sells more than is
+        held, what opening the other side costs (Kalshi nets YES and NO into one position)."""
+        i = self.intent
+        if i.action is Action.BUY:
+            return f"Cost: ${fmt_dollars(self.cost)}"
+        line = f"Proceeds at the limit: ${fmt_dollars(self.cost)}"
+        opening = exposure_cost(i, self.current_position)
+        if opening > ZERO:
+            other = "NO" if i.outcome is OutcomeSide.YES else "YES"
+            line += f"; selling more than you hold opens {other}, costing ${fmt_dollars(opening)}"
+        return line
 
 
 def _signed(position: Decimal) -> str:

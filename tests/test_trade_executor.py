@@ -581,3 +581,21 @@ def test_paper_fill_or_kill_that_cannot_fill_is_refused_and_logged(live: tuple) 
     assert info.value.code == "fill_or_kill_insufficient_resting_volume"
     assert [r["status"] for r in logger.query()] == ["sending", "rejected"]
     assert logger.query(event_types="fill") == []
+
+
+@pytest.mark.parametrize("action, count, position, expected", [
+    (Action.BUY, "10", "0", "Cost: $4.0000"),
+    (Action.SELL, "10", "10", "Proceeds at the limit: $4.0000"),
+    (Action.SELL, "10", "4", "Proceeds at the limit: $4.0000; selling more than you hold opens NO, "
+                             "costing $3.6000"),   # 6 contracts opened as NO at 1 - 0.40
+])
+def test_preview_says_cost_for_a_buy_and_proceeds_for_a_sell(action: Action, count: str, position: str,
+                                                            expected: str) -> None:
+    from kalshi_trading.order_preview import OrderPreview
+    intent = OrderIntent("KXT-1", action, OutcomeSide.YES, Decimal(count), Decimal("0.40"))
+    preview = OrderPreview(intent=intent, request=intent.to_v2(None), market=None, fee_type="quadratic",
+                           cost=intent.count * intent.price, fee_estimate=Decimal("0.17"),
+                           worst_case_loss=Decimal("6"), current_position=Decimal(position),
+                           resulting_position=Decimal(position) + intent.signed_yes_delta,
+                           estimated_fill=None)
+    assert preview.lines()[2].startswith(expected + "  fee estimate: $0.1700")
