@@ -1,5 +1,6 @@
-"""Paper exchange figures: signed order placements/s over loopback, in-process matching orders/s,
-and peak memory with 1,000 markets loaded. Run: `python3 benchmarks/paper_exchange.py [--orders N]`.
+"""Paper exchange figures: signed order placements/s over loopback, the server side alone
+(PaperApp without sockets: how much of a round trip is the exchange's), in-process matching
+orders/s, and peak memory with 1,000 markets loaded. Run: `python3 benchmarks/paper_exchange.py [--orders N]`.
 
 Goals: >= 500 signed placements/s from one keep-alive client (real RSA-PSS signing per request),
 >= 50,000 matching orders/s in process.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import base64
 import gc
+import json
 import resource
 import sys
 import tempfile
@@ -26,9 +28,11 @@ import requests  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
 
+from kalshi_trading.paper.auth import KeyRegistry  # noqa: E402
 from kalshi_trading.paper.engine import PaperEngine  # noqa: E402
+from kalshi_trading.paper.faults import FaultInjector  # noqa: E402
 from kalshi_trading.paper.matching import benchmark_matching  # noqa: E402
-from kalshi_trading.paper.server import start_paper_exchange  # noqa: E402
+from kalshi_trading.paper.server import PaperApp, start_paper_exchange  # noqa: E402
 from kalshi_trading.paper.store import Store  # noqa: E402
 from kalshi_trading.paper.universe import (BookSnapshot, MarketUniverse, synthetic_market,  # noqa: E402
                                            synthetic_series)
@@ -86,6 +90,37 @@ def signed_placements_per_second(n_orders: int) -> tuple[float, float]:
     return len(timings) / sum(timings), timings[len(timings) // 2] * 1000
 
 
+def server_side_per_second(n_orders: int) -> float:
+    """Orders/s through `PaperApp.handle` alone: signature check, routing, engine, one SQLite
+    transaction each; no sockets and no client, so this is the exchange's own capacity."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    path = "/trade-api/v2/portfolio/events/orders"
+    now_ms = int(time.time() * 1000)
+    requests_ = []
+    for n in range(n_orders):
+        body = {"ticker": f"BENCH-E0-M{n % 5}", "side": "bid" if n % 2 == 0 else "ask", "count": "1",
+                "price": "0.56" if n % 2 == 0 else "0.44", "time_in_force": "immediate_or_cancel",
+                "self_trade_prevention_type": "taker_at_cross", "client_order_id": str(uuid.uuid4())}
+        stamp = str(now_ms)
+        signature = base64.b64encode(key.sign(f"{stamp}POST{path}".encode(), PSS, hashes.SHA256())).decode()
+        requests_.append(({"KALSHI-ACCESS-KEY": "bench", "KALSHI-ACCESS-TIMESTAMP": stamp,
+                           "KALSHI-ACCESS-SIGNATURE": signature}, json.dumps(body).encode()))
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "paper.sqlite3")
+        engine = PaperEngine(build_universe(5, datetime.now(timezone.utc)), store)
+        app = PaperApp(engine, KeyRegistry({"bench": public}), FaultInjector())
+        start = time.perf_counter()
+        for headers, raw in requests_:
+            reply = app.handle("POST", path, headers, raw)
+            if reply.status != 201:
+                raise RuntimeError(f"answered {reply.status}: {reply.body}")
+        elapsed = time.perf_counter() - start
+        store.close()
+    return n_orders / elapsed
+
+
 def memory_with_markets(n_markets: int) -> tuple[float, float, float]:
     """(tracemalloc peak MiB, ru_maxrss MiB, seconds) to build and load `n_markets` into an engine."""
     gc.collect()
@@ -113,6 +148,8 @@ def main(argv: list[str]) -> int:
     rate, median_ms = signed_placements_per_second(args.orders)
     print(f"signed order placements over loopback: {rate:,.0f} orders/s "
           f"(median {median_ms:.2f} ms, {args.orders} orders, one keep-alive client; goal >= 500/s)")
+    print(f"server side alone (auth + engine + one SQLite transaction, no sockets): "
+          f"{server_side_per_second(args.orders):,.0f} orders/s")
     print(f"in-process matching: {benchmark_matching(args.matching):,.0f} orders/s "
           f"({args.matching:,} orders; goal >= 50,000/s)")
     peak, rss, seconds = memory_with_markets(args.markets)

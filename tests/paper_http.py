@@ -7,10 +7,12 @@ check the wire format against a second implementation rather than against itself
 from __future__ import annotations
 
 import base64
+import sqlite3
 import time
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
@@ -20,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from kalshi_trading.paper.universe import (BookSnapshot, MarketUniverse, synthetic_market,
                                            synthetic_series)
 
-__all__ = ["PaperHttp", "sign", "make_universe", "synthetic_event"]
+__all__ = ["PaperHttp", "sign", "make_universe", "synthetic_event", "db_dump"]
 
 PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
 
@@ -121,3 +123,13 @@ def make_universe(now: datetime, *, events: int = 2, markets_per_event: int = 3,
             universe.markets[ticker] = synthetic_market(ticker, event_ticker, now=now, status=status)
             universe.books[ticker] = BookSnapshot(levels, no_levels)
     return universe
+
+
+def db_dump(data_dir: Path) -> list[str]:
+    """Every committed row of the exchange's SQLite file, read over a second connection
+    (so 'nothing changed' covers disk as well as memory)."""
+    conn = sqlite3.connect(Path(data_dir) / "paper.sqlite3")
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()

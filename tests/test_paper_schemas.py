@@ -183,7 +183,9 @@ def test_error_bodies_match_the_spec_error_response(spec, traded):
     schema = _resolve(spec, "#/components/schemas/ErrorResponse")
     for response in (http.get("/markets/NOPE"), http.post("/portfolio/events/orders", data=b"{"),
                      http.get("/portfolio/balance", signed=False),
-                     http.post("/portfolio/orders", json={})):
+                     http.post("/portfolio/orders", json={}),
+                     http.session.request("OPTIONS", http.base_url + "/markets", timeout=5),
+                     http.session.request("BREW", http.base_url + "/markets", timeout=5)):
         error = response.json()["error"]
         assert validate(spec, schema, error) == []
         assert set(error) == {"code", "message", "details"}

@@ -19,7 +19,7 @@ import requests
 from kalshi_trading.paper.server import start_paper_exchange
 from kalshi_trading.timeutil import utc_now
 from tests.conftest import pem_public
-from tests.paper_http import PaperHttp, make_universe
+from tests.paper_http import PaperHttp, db_dump, make_universe
 
 TICKER = "KXTEST-E0-M0"
 CLOSED = "KXTEST-E1-M2"
@@ -374,6 +374,24 @@ _BAD_CREATES = [
      "insufficient_balance"),
     ("post_only_cross", order(tif="good_till_canceled", post_only=True), 400, "invalid_order"),
     ("fok_too_big", order(count="1000", tif="fill_or_kill"), 409, "fill_or_kill_insufficient_resting_volume"),
+    ("not_utf8", b'{"ticker": "\xff\xfe"}', 400, "invalid_parameters"),
+    ("missing_side", {k: v for k, v in order().items() if k != "side"}, 400, "invalid_parameters"),
+    ("missing_time_in_force", {k: v for k, v in order().items() if k != "time_in_force"}, 400,
+     "invalid_parameters"),
+    ("missing_self_trade_prevention", {k: v for k, v in order().items() if k != "self_trade_prevention_type"},
+     400, "invalid_parameters"),
+    ("ticker_wrong_type", order(ticker=["KXTEST-E0-M0"]), 400, "invalid_parameters"),
+    ("count_as_bool", {**order(), "count": True}, 400, "invalid_parameters"),
+    ("count_as_float", {**order(), "count": 1.5}, 400, "invalid_parameters"),
+    ("count_as_list", {**order(), "count": ["1"]}, 400, "invalid_parameters"),
+    ("count_not_a_number", order(count="ten"), 400, "invalid_parameters"),
+    ("price_zero", order(price="0"), 400, "invalid_order"),
+    ("price_negative", order(price="-0.46"), 400, "invalid_order"),
+    ("price_five_decimals", order(price="0.46001"), 400, "invalid_order"),
+    ("client_order_id_wrong_type", order(client_order_id=7), 400, "invalid_parameters"),
+    ("post_only_wrong_type", order(tif="good_till_canceled", post_only="yes"), 400, "invalid_parameters"),
+    ("reduce_only_without_position", order(side="bid", reduce_only=True), 400, "invalid_order"),
+    ("side_yes_is_v1", order(side="yes"), 400, "invalid_parameters"),
 ]
 
 
@@ -386,9 +404,11 @@ def busy_account(http):
 
 
 @pytest.mark.parametrize("name, body, status, code", _BAD_CREATES, ids=[c[0] for c in _BAD_CREATES])
-def test_rejected_create_answers_the_right_error_and_changes_nothing(busy_account, name, body, status, code):
+def test_rejected_create_answers_the_right_error_and_changes_nothing(exchange, busy_account, name, body, status,
+                                                                   code):
     http = busy_account
     before = observable_state(http)
+    engine_before, disk_before = exchange.engine.state_snapshot(), db_dump(exchange.data_dir)
     if isinstance(body, bytes):
         response = http.post("/portfolio/events/orders", data=body)
     else:
@@ -398,12 +418,16 @@ def test_rejected_create_answers_the_right_error_and_changes_nothing(busy_accoun
     assert error["code"] == code
     assert set(error) == {"code", "message", "details"}
     assert observable_state(http) == before
+    assert exchange.engine.state_snapshot() == engine_before     # the public tape and stats too
+    assert db_dump(exchange.data_dir) == disk_before               # and nothing was written
 
 
 @pytest.mark.parametrize("case", ["bad_signature", "unknown_key", "stale_timestamp", "unsigned"])
-def test_create_with_bad_credentials_is_401_and_changes_nothing(busy_account, other_rsa_private_key, case):
+def test_create_with_bad_credentials_is_401_and_changes_nothing(exchange, busy_account, other_rsa_private_key,
+                                                               case):
     http = busy_account
     before = observable_state(http)
+    engine_before, disk_before = exchange.engine.state_snapshot(), db_dump(exchange.data_dir)
     kwargs = {"bad_signature": {"key": other_rsa_private_key}, "unknown_key": {"key_id": "nobody"},
               "stale_timestamp": {"timestamp_ms": int(time.time() * 1000) - 60_000},
               "unsigned": {"signed": False}}[case]
@@ -411,6 +435,8 @@ def test_create_with_bad_credentials_is_401_and_changes_nothing(busy_account, ot
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "authentication_error"
     assert observable_state(http) == before
+    assert exchange.engine.state_snapshot() == engine_before
+    assert db_dump(exchange.data_dir) == disk_before
 
 
 def test_error_bodies_never_echo_the_signature(http, other_rsa_private_key):
@@ -419,3 +445,52 @@ def test_error_bodies_never_echo_the_signature(http, other_rsa_private_key):
     assert headers["KALSHI-ACCESS-SIGNATURE"][:16] not in response.text
     assert "test-key" not in response.text
     assert json.loads(response.text)["error"]["code"] == "authentication_error"
+
+
+# --- rejected amend / decrease / cancel / duplicate create change nothing -------------------------
+
+_BAD_WRITES = [
+    ("decrease_both", "decrease", {"reduce_by": "1", "reduce_to": "1"}, 400, "invalid_parameters"),
+    ("decrease_neither", "decrease", {}, 400, "invalid_parameters"),
+    ("decrease_to_above_remaining", "decrease", {"reduce_to": "50"}, 400, "invalid_order_size"),
+    ("decrease_by_three_decimals", "decrease", {"reduce_by": "0.001"}, 400, "invalid_order_size"),
+    ("decrease_malformed_json", "decrease", b"{", 400, "invalid_parameters"),
+    ("amend_ticker_mismatch", "amend", {"ticker": "KXTEST-E0-M1", "side": "bid", "price": "0.31", "count": "5"},
+     400, "order_ticker_mismatch"),
+    ("amend_side_mismatch", "amend", {"ticker": TICKER, "side": "ask", "price": "0.31", "count": "5"},
+     400, "order_side_mismatch"),
+    ("amend_off_grid", "amend", {"ticker": TICKER, "side": "bid", "price": "0.315", "count": "5"},
+     400, "invalid_order"),
+    ("amend_count_zero", "amend", {"ticker": TICKER, "side": "bid", "price": "0.31", "count": "0"},
+     400, "invalid_order_size"),
+    ("amend_missing_price", "amend", {"ticker": TICKER, "side": "bid", "count": "5"}, 400, "invalid_parameters"),
+    ("amend_too_expensive", "amend", {"ticker": TICKER, "side": "bid", "price": "0.31", "count": "5000"},
+     400, "insufficient_balance"),
+]
+
+
+@pytest.mark.parametrize("name, action, body, status, code", _BAD_WRITES, ids=[c[0] for c in _BAD_WRITES])
+def test_rejected_amend_and_decrease_answer_the_right_error_and_change_nothing(exchange, busy_account, name,
+                                                                               action, body, status, code):
+    http = busy_account
+    resting = http.get("/portfolio/orders", params={"status": "resting"}).json()["orders"][0]["order_id"]
+    before = exchange.engine.state_snapshot(), db_dump(exchange.data_dir)
+    path = f"/portfolio/events/orders/{resting}/{action}"
+    response = http.post(path, data=body) if isinstance(body, bytes) else http.post(path, json=body)
+    assert (response.status_code, response.json()["error"]["code"]) == (status, code), response.text
+    assert (exchange.engine.state_snapshot(), db_dump(exchange.data_dir)) == before
+
+
+def test_rejected_cancels_and_a_duplicate_create_change_nothing(exchange, busy_account, other_rsa_private_key):
+    http = busy_account
+    mine = http.get_all("/portfolio/orders", "orders")
+    resting = next(o for o in mine if o["status"] == "resting")["order_id"]
+    done = next(o for o in mine if o["status"] == "executed")
+    before = exchange.engine.state_snapshot(), db_dump(exchange.data_dir)
+    assert http.delete("/portfolio/events/orders/no-such-order").status_code == 404
+    assert http.delete(f"/portfolio/events/orders/{done['order_id']}").json()["error"]["code"] == "order_not_resting"
+    stranger = PaperHttp(exchange.base_url, "test-key", other_rsa_private_key)
+    assert stranger.delete(f"/portfolio/events/orders/{resting}").status_code == 401   # wrong key for the id
+    duplicate = http.post("/portfolio/events/orders", json=order(client_order_id=done["client_order_id"]))
+    assert (duplicate.status_code, duplicate.json()["error"]["code"]) == (409, "order_already_exists")
+    assert (exchange.engine.state_snapshot(), db_dump(exchange.data_dir)) == before

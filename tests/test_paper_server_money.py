@@ -78,7 +78,10 @@ def _expected_balance(fills_newest_first: list[dict], settlements: list[dict]) -
 @pytest.fixture()
 def two_users(tmp_path, rsa_private_key, other_rsa_private_key):
     keys = {"alice": pem_public(rsa_private_key), "bob": pem_public(other_rsa_private_key)}
-    running = start_paper_exchange(tmp_path, universe=make_universe(utc_now()), public_keys=keys)
+    universe = make_universe(utc_now())
+    # makers pay fees too, at a multiplier, so every fee path is in the sum
+    universe.series["KXTEST"].update(fee_type="quadratic_with_maker_fees", fee_multiplier=1.5)
+    running = start_paper_exchange(tmp_path, universe=universe, public_keys=keys)
     users = [PaperHttp(running.base_url, "alice", rsa_private_key),
              PaperHttp(running.base_url, "bob", other_rsa_private_key)]
     yield running, users
@@ -95,7 +98,7 @@ def test_money_is_conserved_through_trading_and_settlement(two_users):
     results = ["yes", "no", "yes", "no", "scalar", "no"]
     for ticker, result in zip(tickers, results):
         running.engine.settle_market(ticker, result, Decimal("0.37") if result == "scalar" else None)
-    traded = makers = 0
+    traded = makers = maker_fees = 0
     for http in users:
         fills = http.get_all("/portfolio/fills", "fills", limit=50)
         settlements = http.get_all("/portfolio/settlements", "settlements", limit=2)
@@ -109,4 +112,5 @@ def test_money_is_conserved_through_trading_and_settlement(two_users):
         assert http.get("/portfolio/orders", params={"status": "resting"}).json()["orders"] == []
         traded += len(fills)
         makers += sum(1 for f in fills if not f["is_taker"])
-    assert traded > 50 and makers > 0   # both takers and resting (maker) orders were exercised
+        maker_fees += sum(1 for f in fills if not f["is_taker"] and Decimal(f["fee_cost"]) > 0)
+    assert traded > 50 and makers > 0 and maker_fees > 0   # takers and fee-paying makers exercised

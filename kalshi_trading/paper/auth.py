@@ -104,7 +104,7 @@ class KeyRegistry:
             public_key = self._keys.get(key_id)
         if public_key is None:
             raise _unauthorized("unknown API key")
-        if not stamp.isdigit():
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 16):
             raise _unauthorized("KALSHI-ACCESS-TIMESTAMP must be Unix milliseconds")
         now_ms = int(self._clock().timestamp() * 1000)
         if abs(now_ms - int(stamp)) > self._max_skew_ms:

@@ -51,16 +51,28 @@ def _positive(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be between 0 and 65535")
+    return value
+
+
 def _server_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kalshi_trading paper-server",
                                      description="Run the paper exchange (Kalshi Trade API v2 on loopback).")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (default 8765)")
+    parser.add_argument("--port", type=_port, default=8765, help="port; 0 picks a free one (default 8765)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="state and key folder (default $KALSHI_PAPER_DIR or ~/.kalshi_trading/paper)")
     parser.add_argument("--key-id", default=None, help="register your own API key id (with --public-key)")
     parser.add_argument("--public-key", type=Path, default=None, help="PEM public key for --key-id")
     parser.add_argument("--market-data", default="bundled", help="bundled | live | a folder of recordings")
+    parser.add_argument("--live-url", default=None,
+                        help="Trade API base URL that `live` reads (default production's public API)")
     parser.add_argument("--fail-rate", type=_rate, default=0.0,
                         help="fraction of requests answered 500/503/429 or dropped (default 0)")
     parser.add_argument("--lose-response-rate", type=_rate, default=0.0,
@@ -94,7 +106,9 @@ def paper_server_main(argv: list[str]) -> int:
         running = start_paper_exchange(
             data_dir, host=args.host, port=args.port, market_data=args.market_data,
             public_keys=public_keys, fail_rate=args.fail_rate,
-            lose_response_rate=args.lose_response_rate, seed=args.seed, speed=args.speed)
+            lose_response_rate=args.lose_response_rate, seed=args.seed, speed=args.speed,
+            on_notice=lambda text: print(text, file=sys.stderr, flush=True),
+            live_base_url=args.live_url)
     except (KalshiTradingError, OSError) as exc:
         print(f"error: cannot start the paper exchange: {exc}", file=sys.stderr)
         return 1
@@ -129,6 +143,14 @@ def paper_reset_main(argv: list[str], *, stdin: TextIO = sys.stdin, stdout: Text
     targets = [data_dir / name for name in (STATE_FILE, f"{STATE_FILE}-wal", f"{STATE_FILE}-shm",
                                             f"{STATE_FILE}-journal")]
     present = [path for path in targets if path.exists()]
+    if present:
+        from .dir_lock import DataDirLock
+
+        try:   # deleting the files under a running exchange would lose nothing it holds in memory
+            DataDirLock.acquire(data_dir).release()
+        except KalshiTradingError as exc:
+            stdout.write(f"{exc}\nNothing was deleted.\n")
+            return 1
     if not present:
         stdout.write(f"Nothing to reset: no paper state in {data_dir}.\n")
         return 0

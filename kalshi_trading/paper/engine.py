@@ -57,6 +57,17 @@ class _Dirty:
                     self.trades, self.settled, self.meta, self.markets))
 
 
+def _waiver_until(waiver: object) -> float:
+    """Unix seconds until which fees are waived; 0 when there is no (readable) waiver."""
+    if not isinstance(waiver, str) or not waiver:
+        return 0.0
+    try:
+        return parse_iso(waiver).timestamp()
+    except ValueError:
+        logger.warning("unreadable fee_waiver_expiration_time %r ignored", waiver)
+        return 0.0
+
+
 def _in_window(ts: float, min_ts: int | None, max_ts: int | None) -> bool:
     return (min_ts is None or ts >= min_ts) and (max_ts is None or ts <= max_ts)
 
@@ -75,7 +86,7 @@ class PaperEngine(TradingMixin, LifecycleMixin, PortfolioMixin):
         self._starting_balance = Decimal(starting_balance)
         self._id_factory = id_factory or (lambda: str(uuid.uuid4()))
         self.lock = threading.RLock()
-        self._fee_rules: dict[str, tuple[str, object, float]] = {}
+        self._fee_rules: dict[str, tuple[Decimal, Decimal, float]] = {}
         with self.lock:
             self._load_state()
 
@@ -228,12 +239,16 @@ class PaperEngine(TradingMixin, LifecycleMixin, PortfolioMixin):
             multiplier = event.get("fee_multiplier_override")
             if multiplier is None:
                 multiplier = series.get("fee_multiplier", 1)
-            waiver = market.raw.get("fee_waiver_expiration_time")
-            rule = (fee_type, multiplier, parse_iso(waiver).timestamp() if waiver else 0.0)
+            try:
+                taker, maker = fee_rates(fee_type, multiplier)
+            except (ArithmeticError, ValueError, TypeError):   # recorded data with a junk multiplier
+                logger.warning("unreadable fee_multiplier %r for %s; using 1", multiplier, market.ticker)
+                taker, maker = fee_rates(fee_type, 1)
+            rule = (taker, maker, _waiver_until(market.raw.get("fee_waiver_expiration_time")))
             self._fee_rules[market.ticker] = rule
         if now_s < rule[2]:
             return ZERO, ZERO
-        return fee_rates(rule[0], rule[1])
+        return rule[0], rule[1]
 
     # ------------------------------------------------------------------ writes
     def create_order(self, user_id: str, body: dict) -> dict:

@@ -143,7 +143,7 @@ def decode_json_body(raw: bytes) -> dict:
         return {}
     try:
         body = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):   # RecursionError: absurdly deep nesting
         raise bad_parameter("request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise bad_parameter("request body must be a JSON object")
@@ -156,8 +156,10 @@ def error_body(code: str, message: str, details: str = "") -> dict:
 
 
 def build_response(status: int, body: bytes, *, close: bool = False,
-                   content_type: str = "application/json") -> bytes:
-    """Status line, headers and body as one buffer, so one `sendall` carries the whole answer."""
+                   content_type: str = "application/json", omit_body: bool = False) -> bytes:
+    """Status line, headers and body as one buffer, so one `sendall` carries the whole answer.
+
+    `omit_body` (a HEAD answer) keeps the Content-Length a GET would get but sends no body."""
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
@@ -169,4 +171,4 @@ def build_response(status: int, body: bytes, *, close: bool = False,
             f"Content-Length: {len(body)}\r\n")
     if close:
         head += "Connection: close\r\n"
-    return head.encode("latin-1") + b"\r\n" + body
+    return head.encode("latin-1") + b"\r\n" + (b"" if omit_body else body)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import ROUND_FLOOR, Decimal
 
 from ..errors import ExchangeRejection
@@ -44,7 +44,10 @@ class LifecycleMixin:
             self._timeline_pos += 1
             applied = True
         if applied:
-            self._dirty.meta[TIMELINE_META_KEY] = to_iso_z(now)
+            # Microseconds, not to_iso_z's milliseconds: an update applied at 12:00:00.1235 must
+            # be replayed (not applied a second time, filling users twice) after a restart.
+            self._dirty.meta[TIMELINE_META_KEY] = now.astimezone(timezone.utc).isoformat(
+                timespec="microseconds").replace("+00:00", "Z")
         self._expire_due(now_s)
         for market in self.markets.values():
             if not market.closed_handled and now_s >= market.close_s:
@@ -190,13 +193,28 @@ class LifecycleMixin:
             if ticker in self.markets:
                 self.markets[ticker].book.set_crowd([tuple(x) for x in levels["bids"]],
                                                     [tuple(x) for x in levels["asks"]])
-        self._load_user_state(loaded)
+        orphans = self._load_user_state(loaded)
         for market in self.markets.values():
             market.book.touched.clear()
         self._dirty.clear()
+        self._cancel_orphans(orphans)
         self._next_due_s = self._compute_next_due()
 
-    def _load_user_state(self, loaded) -> None:
+    def _cancel_orphans(self, orphans: list[UserOrder]) -> None:
+        """Resting orders whose market is not in today's market data (the data source changed, or
+        a live snapshot no longer lists it) can never fill: cancel them so their collateral
+        returns, in one transaction, as a close of their market would."""
+        if not orphans:
+            return
+        now_ms = int(self._clock().timestamp() * 1000)
+        logger.warning("canceling %d resting order(s) on markets missing from the market data", len(orphans))
+        for order in orphans:
+            self._cancel(order, now_ms)
+        self._flush()
+
+    def _load_user_state(self, loaded) -> list[UserOrder]:
+        """Load every user record; returns resting orders whose market is unknown (see above)."""
+        orphans: list[UserOrder] = []
         for ticker, mark in loaded.settled.items():
             market = self.markets.get(ticker)
             self.settled[ticker] = mark
@@ -218,6 +236,9 @@ class LifecycleMixin:
                 self._unrest(order)
                 continue
             self._account(order.user_id).reserved += order.reserved
+            if order.ticker not in self.markets:
+                orphans.append(order)
+                continue
             self.markets[order.ticker].book.add(order.order_id, order.user_id, order.is_bid,
                                                 order.price_cc, order.remaining_ct, order.ahead_ct)
             if order.expiration_ts is not None:
@@ -236,3 +257,4 @@ class LifecycleMixin:
                 last = market.trades[-1][1]["yes_price_dollars"]
                 market.last_price_cc = int(Decimal(last).scaleb(4))
         self._seq = max(self._seq, loaded.max_seq)
+        return orphans

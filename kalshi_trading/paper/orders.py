@@ -17,9 +17,11 @@ from ..timeutil import from_unix, to_iso_z
 from .accounts import contracts_of, dollars_of
 
 __all__ = ["UserOrder", "OrderSpec", "reject", "parse_create", "parse_price_cc", "parse_count_ct",
-           "require_str", "RESTING", "CANCELED", "EXECUTED"]
+           "require_str", "RESTING", "CANCELED", "EXECUTED", "MAX_COUNT", "MAX_UNIX_S"]
 
 RESTING, CANCELED, EXECUTED = "resting", "canceled", "executed"
+MAX_COUNT = Decimal(10) ** 12    # contracts; bounds what Decimal arithmetic and the book must hold
+MAX_UNIX_S = 253_402_300_799     # 9999-12-31T23:59:59Z: any later time cannot be written as ISO 8601
 
 
 def reject(status: int, code: str, message: str, details: str = "") -> ExchangeRejection:
@@ -56,17 +58,22 @@ def _decimal(value: object, name: str) -> Decimal:
 def parse_price_cc(value: object, grid: PriceGrid, name: str = "price") -> int:
     """A YES price on the market's grid, in centicents; off the grid is 400 invalid_order."""
     price = _decimal(value, name)
-    if price != price.quantize(Decimal("0.0001")) or not grid.contains(price):
+    if not ZERO < price < ONE or price != price.quantize(Decimal("0.0001")) or not grid.contains(price):
         raise reject(400, "invalid_order", f"{name} {value} is not a valid price on this market",
                      f"valid prices: {grid.describe()}")
     return int(price.scaleb(4))
 
 
-def parse_count_ct(value: object, name: str = "count") -> int:
-    """A positive count on the 0.01 step, in centi-contracts; else 400 invalid_order_size."""
+def parse_count_ct(value: object, name: str = "count", *, allow_zero: bool = False) -> int:
+    """A positive count on the 0.01 step, in centi-contracts; else 400 invalid_order_size.
+    `allow_zero` accepts any spelling of zero (decrease `reduce_to`: cancel the rest)."""
     count = _decimal(value, name)
+    if allow_zero and count == 0:
+        return 0
     if count <= 0:
         raise reject(400, "invalid_order_size", f"{name} must be greater than zero")
+    if count > MAX_COUNT:   # also keeps quantize() below inside Decimal's precision
+        raise reject(400, "invalid_order_size", f"{name} is larger than {MAX_COUNT} contracts")
     if count != count.quantize(Decimal("0.01")):
         raise reject(400, "invalid_order_size", f"{name} {value} has more than 2 decimal places",
                      "the minimum step is 0.01 contracts")
@@ -120,7 +127,8 @@ def parse_create(body: object, now_s: float) -> OrderSpec:
         raise _bad("self_trade_prevention_type must be taker_at_cross or maker") from None
     client_order_id = require_str(body, "client_order_id", required=False)
     expiration = body.get("expiration_time")
-    if expiration is not None and (isinstance(expiration, bool) or not isinstance(expiration, int)):
+    if expiration is not None and (isinstance(expiration, bool) or not isinstance(expiration, int)
+                                   or not 0 <= expiration <= MAX_UNIX_S):
         raise _bad("expiration_time must be an integer (Unix seconds)")
     post_only, reduce_only = _flag(body, "post_only"), _flag(body, "reduce_only")
     count_ct = parse_count_ct(body["count"])

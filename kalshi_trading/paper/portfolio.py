@@ -38,7 +38,10 @@ class PortfolioMixin:
             for (owner, ticker), position in self._positions.items():
                 if owner != user_id or position.position_ct == 0:
                     continue
-                book = self.markets[ticker].book
+                market = self.markets.get(ticker)
+                if market is None:        # no longer in the market data: no price to mark it at
+                    continue
+                book = market.book
                 if position.position_ct > 0:
                     mark = dollars_of(book.best_bid()[0]) if book.best_bid() else ZERO
                 else:
@@ -76,7 +79,7 @@ class PortfolioMixin:
             rows = []
             for order in reversed(self._orders_by_user.get(user_id, [])):
                 if ((ticker and order.ticker != ticker) or (status and order.status != status)
-                        or (events and self.markets[order.ticker].event_ticker not in events)
+                        or (events and getattr(self.markets.get(order.ticker), "event_ticker", None) not in events)
                         or not _in_window(order.created_ms / 1000, min_ts, max_ts)):
                     continue
                 rows.append(order.to_api())
@@ -92,8 +95,9 @@ class PortfolioMixin:
         with self.lock:
             self._read_now()
             order = self._user_order(user_id, order_id)
-            book = self.markets[order.ticker].book
-            ahead = book.queue_position(order_id) if order_id in book.orders else 0
+            market = self.markets.get(order.ticker)
+            ahead = (market.book.queue_position(order_id)
+                     if market is not None and order_id in market.book.orders else 0)
             return {"queue_position_fp": fmt_count(contracts_of(ahead))}
 
     def list_fills(self, user_id: str, ticker: str | None = None, order_id: str | None = None,

@@ -15,7 +15,8 @@ from urllib.parse import unquote
 from ..errors import ExchangeRejection
 from .http_util import Query, bad_parameter, decode_json_body, paginate
 
-__all__ = ["Call", "Route", "ROUTES", "match_route", "API_PREFIX", "CREATE_ORDER_PATH"]
+__all__ = ["Call", "Route", "ROUTES", "match_route", "allowed_methods", "API_PREFIX",
+           "CREATE_ORDER_PATH"]
 
 API_PREFIX = "/trade-api/v2"
 CREATE_ORDER_PATH = "/portfolio/events/orders"
@@ -297,3 +298,7 @@ def match_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
             return route, {name: unquote(value) for name, value in found.groupdict().items()}
     return None
 
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods some route serves at `path` (for a 405 instead of a 404 on a known path)."""
+    return sorted({route.method for route in ROUTES if route.pattern.match(path)})

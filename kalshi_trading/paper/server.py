@@ -14,6 +14,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -22,9 +23,10 @@ from urllib.parse import parse_qs, urlsplit
 from ..errors import ExchangeRejection, UserInputError
 from ..timeutil import parse_iso, to_iso_z, utc_now
 from .auth import KeyRegistry, ensure_paper_key
+from .dir_lock import DataDirLock
 from .faults import Fault, FaultInjector
 from .http_util import Query, bad_parameter, build_response, encode_json, error_body
-from .routes import API_PREFIX, CREATE_ORDER_PATH, Call, match_route
+from .routes import API_PREFIX, CREATE_ORDER_PATH, Call, allowed_methods, match_route
 
 __all__ = ["PaperApp", "Reply", "RunningExchange", "start_paper_exchange", "REPLAY_START_KEY",
            "STATE_FILE"]
@@ -34,6 +36,11 @@ logger = logging.getLogger(__name__)
 REPLAY_START_KEY = "replay_start"
 STATE_FILE = "paper.sqlite3"  # the sqlite database in the data dir (plus -wal / -shm beside it)
 MAX_BODY_BYTES = 1 << 20
+MAX_DRAIN_BYTES = 64 << 20   # a too-large body up to this size is read and discarded, so the client
+                             # sees our 400 instead of a connection reset mid-upload
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+_STDLIB_ERROR_CODES = {400: "invalid_parameters", 404: "not_found", 405: "method_not_allowed",
+                       501: "method_not_allowed"}
 _TOO_MANY = {"error": "too many requests"}
 _FAULT_REPLIES = {
     Fault.INTERNAL_ERROR: (500, error_body("internal_server_error", "internal server error",
@@ -94,6 +101,10 @@ class PaperApp:
             raise ExchangeRejection(404, "not_found", "not found", "no such endpoint")
         found = match_route(method, path[len(API_PREFIX):] or "/")
         if found is None:
+            allowed = allowed_methods(path[len(API_PREFIX):] or "/")
+            if allowed:
+                raise ExchangeRejection(405, "method_not_allowed", "method not allowed",
+                                        f"this endpoint accepts {', '.join(allowed)}")
             raise ExchangeRejection(404, "not_found", "not found", "no such endpoint")
         route, params = found
         user_id = self.keys.authenticate(method, path, headers)
@@ -128,6 +139,18 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         logger.debug("paper exchange: " + format, *args)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's error path (malformed request line, oversized headers, unknown method),
+        answered in Kalshi's JSON envelope instead of an HTML page, and the connection closed."""
+        self.close_connection = True
+        logger.debug("paper exchange: %s answered %s", (self.command or "?"), code)
+        body = error_body(_STDLIB_ERROR_CODES.get(code, "bad_request"),
+                          message or HTTPStatus(code).phrase, explain or "")
+        try:
+            self._write(code, body)
+        except OSError:
+            pass
+
     def _serve(self) -> None:
         try:
             raw_body = self._read_body()
@@ -143,21 +166,39 @@ class _Handler(BaseHTTPRequestHandler):
                      reply.status)
         self._write(reply.status, reply.body)
 
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _serve
+    # HEAD and OPTIONS get a 405 (no route serves them); HEAD answers carry no body.
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             return self._read_chunked()
         length_header = self.headers.get("Content-Length")
-        if not length_header:
+        if length_header is None:
+            if self.command in _BODY_METHODS:
+                # HTTP/1.1 frames a body only by length or chunks; whatever follows is unframed.
+                raise bad_parameter("Content-Length is required for a request body")
             return b""
-        try:
-            length = int(length_header)
-        except ValueError:
-            raise bad_parameter("Content-Length is not a number") from None
-        if length < 0 or length > MAX_BODY_BYTES:
-            raise bad_parameter("request body too large")
-        return self.rfile.read(length)
+        text = length_header.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 18):
+            raise bad_parameter("Content-Length is not a number")
+        length = int(text)
+        if length > MAX_BODY_BYTES:
+            self._discard(length)
+            raise bad_parameter(f"request body too large (at most {MAX_BODY_BYTES} bytes)")
+        body = self.rfile.read(length)
+        if len(body) < length:
+            raise bad_parameter("request body shorter than its Content-Length")
+        return body
+
+    def _discard(self, length: int) -> None:
+        """Read and drop a too-large body (up to MAX_DRAIN_BYTES) so the 400 can be read."""
+        if length > MAX_DRAIN_BYTES:
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 16))
+            if not chunk:
+                return
+            length -= len(chunk)
 
     def _read_chunked(self) -> bytes:
         chunks: list[bytes] = []
@@ -180,7 +221,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _write(self, status: int, body: Any) -> None:
         payload = encode_json(body)
-        self.wfile.write(build_response(status, payload, close=self.close_connection))
+        self.wfile.write(build_response(status, payload, close=self.close_connection,
+                                        omit_body=self.command == "HEAD"))
 
     def _drop(self) -> None:
         """Close the connection without sending a byte (a lost response, as a client sees it)."""
@@ -259,6 +301,7 @@ class RunningExchange:
     _server: _PaperHTTPServer | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _store: Any = field(default=None, repr=False)
+    _dir_lock: Any = field(default=None, repr=False)
 
     @property
     def port(self) -> int:
@@ -279,6 +322,8 @@ class RunningExchange:
             close = getattr(self._store, "close", None)
             if close is not None:
                 close()
+        if self._dir_lock is not None:
+            self._dir_lock.release()
 
     def __enter__(self) -> "RunningExchange":
         return self
@@ -288,7 +333,8 @@ class RunningExchange:
 
 
 def _open_state(data_dir: Path, *, market_data: str, universe: Any, speed: float,
-                clock: Callable[[], datetime]) -> tuple[Any, Any]:
+                clock: Callable[[], datetime], on_notice: Callable[[str], None],
+                live_base_url: str | None) -> tuple[Any, Any]:
     """Open the store, pin the replay start in its meta, load the market data, build the engine."""
     from .engine import PaperEngine  # imported here: the engine is heavy and the CLI's --help is not
     from .store import Store
@@ -299,13 +345,14 @@ def _open_state(data_dir: Path, *, market_data: str, universe: Any, speed: float
         if saved:
             replay_start = parse_iso(saved)
         else:
-            replay_start = clock()
+            # kept at the stored (millisecond) precision, so a restart rebuilds the same timeline
+            replay_start = parse_iso(to_iso_z(clock()))
             store.set_meta(REPLAY_START_KEY, to_iso_z(replay_start))
         if universe is None:
-            from .market_data import load_universe
+            from .market_data import PROD_PUBLIC_URL, load_universe
 
             universe = load_universe(market_data, start=replay_start, speed=speed, now=clock(),
-                                     on_notice=lambda text: logger.info("market data: %s", text))
+                                     on_notice=on_notice, live_base_url=live_base_url or PROD_PUBLIC_URL)
         engine = PaperEngine(universe, store, clock=clock)
     except BaseException:
         getattr(store, "close", lambda: None)()
@@ -319,27 +366,39 @@ def start_paper_exchange(data_dir: Path, *, host: str = "127.0.0.1", port: int =
                          fail_rate: float = 0.0, lose_response_rate: float = 0.0,
                          seed: int | None = None, speed: float = 1.0,
                          clock: Callable[[], datetime] | None = None,
-                         max_clock_skew_s: float = 30) -> RunningExchange:
+                         max_clock_skew_s: float = 30,
+                         on_notice: Callable[[str], None] | None = None,
+                         live_base_url: str | None = None) -> RunningExchange:
     """Start the paper exchange in a background thread and return it serving.
 
     With no `public_keys`, the paper key pair in `data_dir` is used (made on first start); its id and
     private key path are on the result. `universe` overrides `market_data` (tests, benchmarks).
+    `on_notice` gets market-data notices such as the live -> bundled fallback (default: a logged
+    warning); `live_base_url` points `live` somewhere other than production's public API.
+    One exchange at a time owns a data dir: a second start on it is a ConfigError.
     """
     clock = clock or utc_now
     data_dir = Path(data_dir).expanduser()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     faults = FaultInjector(fail_rate, lose_response_rate, seed)
     keys = KeyRegistry(public_keys, clock=clock, max_skew_s=max_clock_skew_s)
-    paper_key = None
-    if not public_keys:
-        paper_key = ensure_paper_key(data_dir)
-        keys.register(paper_key.key_id, paper_key.public_pem)
-    store, engine = _open_state(data_dir, market_data=market_data, universe=universe, speed=speed,
-                                clock=clock)
+    notice = on_notice or (lambda text: logger.warning("market data: %s", text))
+    dir_lock = DataDirLock.acquire(data_dir)
+    try:
+        paper_key = None
+        if not public_keys:
+            paper_key = ensure_paper_key(data_dir)
+            keys.register(paper_key.key_id, paper_key.public_pem)
+        store, engine = _open_state(data_dir, market_data=market_data, universe=universe, speed=speed,
+                                    clock=clock, on_notice=notice, live_base_url=live_base_url)
+    except BaseException:
+        dir_lock.release()
+        raise
     try:
         server = _PaperHTTPServer((host, port), PaperApp(engine, keys, faults))
     except BaseException:
         getattr(store, "close", lambda: None)()
+        dir_lock.release()
         raise
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5},
                               name="paper-exchange", daemon=True)
@@ -350,6 +409,6 @@ def start_paper_exchange(data_dir: Path, *, host: str = "127.0.0.1", port: int =
         key_id=paper_key.key_id if paper_key else None,
         private_key_path=paper_key.private_key_path if paper_key else None,
         key_created=bool(paper_key and paper_key.created),
-        _server=server, _thread=thread, _store=store)
+        _server=server, _thread=thread, _store=store, _dir_lock=dir_lock)
     logger.info("paper exchange serving on %s:%s", bound_host, bound_port)
     return running

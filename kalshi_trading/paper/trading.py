@@ -233,7 +233,9 @@ class TradingMixin:
     def _cancel(self, order: UserOrder, now_ms: int) -> int:
         """Cancel what is left of an order; returns the centi-contracts canceled."""
         canceled = order.remaining_ct
-        self._market(order.ticker).book.remove(order.order_id)
+        market = self.markets.get(order.ticker)   # None: its market left the market data
+        if market is not None:
+            market.book.remove(order.order_id)
         account = self._account(order.user_id)
         account.reserved -= order.reserved
         order.reserved_ct = 0
@@ -271,7 +273,7 @@ class TradingMixin:
         if by is not None:
             new_remaining = max(0, order.remaining_ct - parse_count_ct(by, "reduce_by"))
         else:
-            new_remaining = 0 if str(to).strip() in ("0", "0.0", "0.00") else parse_count_ct(to, "reduce_to")
+            new_remaining = parse_count_ct(to, "reduce_to", allow_zero=True)
             if new_remaining > order.remaining_ct:
                 raise reject(400, "invalid_order_size", "reduce_to is larger than the remaining count")
         if new_remaining == 0:
