@@ -120,8 +120,8 @@ def test_gtc_rests_and_reserves_its_cost_plus_a_fee_bound() -> None:
     result = engine.create_order("u1", order(count="10", price="0.42"))
     assert (result["fill_count"], result["remaining_count"]) == ("0.00", "10.00")
     assert "average_fill_price" not in result
-    # reserve 10 x (0.42 + 0.07 x 0.42 x 0.58) = 4.37052
-    assert engine.balance("u1")["balance_dollars"] == "995.6295"
+    # reserve 10 x (0.42 + 0.07 x 0.42 x 0.58) = 4.37052, held as 4.38 (whole cents)
+    assert engine.balance("u1")["balance_dollars"] == "995.6200"
     assert engine.balance("u1")["balance"] == 99562
     assert engine.get_market(A)["yes_bid_dollars"] == "0.4200"
     engine.cancel_order("u1", result["order_id"])
@@ -141,8 +141,8 @@ def test_resting_bid_fills_as_maker_when_a_later_snapshot_crosses_it() -> None:
     current = engine.get_order("u1", placed["order_id"])
     assert (current["status"], current["remaining_count_fp"], current["maker_fill_cost_dollars"]) == \
         ("resting", "6.00", "1.6800")
-    # cash 1000 - 1.68 = 998.32; still reserved 6 x 0.437052 = 2.622312 -> available 995.697688
-    assert engine.balance("u1")["balance_dollars"] == "995.6977"
+    # cash 1000 - 1.68 = 998.32; still reserved 6 x 0.437052 = 2.622312, held as 2.63 -> 995.69
+    assert engine.balance("u1")["balance_dollars"] == "995.6900"
 
 
 def test_print_behind_displayed_size_fills_only_after_queue_ahead() -> None:

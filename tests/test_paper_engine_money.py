@@ -219,3 +219,11 @@ def test_fractional_count_at_a_subpenny_price_keeps_fees_and_balance_exact() -> 
     assert D("1000") - D("0.37") * D("0.945") - D(fill["fee_cost"]) == D("999.64")
     position = engine.positions("taker")[0][0]
     assert (position["market_exposure_dollars"], position["fees_paid_dollars"]) == ("0.349650", "0.010350")
+
+
+def test_available_balance_stays_in_whole_cents_while_an_order_holds_a_fee_reserve() -> None:
+    engine = make_engine()
+    engine.create_order("u1", order(count="7", price="0.33"))   # rests: 7 x 0.33 + fee bound 7 x 0.07 x 0.33 x 0.67
+    # hold = 2.31 + 0.108339 = 2.418339, rounded up to 2.42; cash stays 1000.00
+    assert engine.balance("u1")["balance_dollars"] == "997.5800"
+    assert engine.balance("u1")["balance"] == 99758

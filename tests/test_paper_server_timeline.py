@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 import pytest
 
@@ -139,8 +139,8 @@ def test_resting_bid_fills_only_when_later_prints_or_books_cross_it_behind_displ
         assert position["market_exposure_dollars"] == "39.8000"
         cash = D("1000") - D("4.60") - D("0.18") - D("22.00") - D("0.22") - D("13.20") - D("0.13")
         reserved_for_20 = 20 * (D("0.44") + D("0.07") * D("0.44") * D("0.56"))
-        available = cash - reserved_for_20                    # 950.52504
-        assert D(http.get("/portfolio/balance").json()["balance_dollars"]) == available.quantize(D("0.0001"))
+        available = cash - reserved_for_20.quantize(D("0.01"), rounding=ROUND_CEILING)  # hold 9.14496 -> 9.15
+        assert D(http.get("/portfolio/balance").json()["balance_dollars"]) == available == D("950.52")
 
         clock.at(55)   # the result arrives on the timeline: paid, recorded, position dropped
         settlement = http.get("/portfolio/settlements").json()["settlements"]

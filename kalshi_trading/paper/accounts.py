@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..money import ONE, ZERO, fmt_count, fmt_dollars_fine
+from ..money import CENT, ONE, ZERO, ceil_to, fmt_count, fmt_dollars_fine
 from ..timeutil import from_unix, to_iso_z
 
 __all__ = ["dollars_of", "contracts_of", "Account", "Position", "FillEffect", "event_positions"]
@@ -38,7 +38,9 @@ class Account:
 
     @property
     def available(self) -> Decimal:
-        return self.cash - self.reserved
+        """Cash less the hold, the hold rounded up to a cent: cash moves in whole cents (fee
+        rounding), so available cash does too, as a normal member's balance does on Kalshi."""
+        return self.cash - ceil_to(self.reserved, CENT)
 
     def to_store(self) -> dict:
         return {"user_id": self.user_id, "cash": str(self.cash), "updated_ms": self.updated_ms}
