@@ -254,3 +254,22 @@ def test_paper_server_cli_serves_a_users_own_key(tmp_path, rsa_private_key):
         child.communicate(timeout=10)
     assert child.returncode == 0
     assert not (tmp_path / "d" / PRIVATE_KEY_FILE).exists()
+
+
+def _soonest_open_crypto_close(running) -> float:
+    """Seconds from now to the close of the open replayed crypto market that closes first."""
+    now = utc_now()
+    closes = [parse_iso(m["close_time"]) for m in running.engine.list_markets(status="open")
+              if m["ticker"].startswith("KXXRP15M")]
+    return min((c - now).total_seconds() for c in closes)
+
+
+def test_the_replay_speed_is_pinned_to_the_account_it_was_created_with(tmp_path):
+    """Restarting a speed-60 account at speed 1 would move every market's open, close and
+    settlement under the account's orders; the exchange keeps 60 and says so in one line."""
+    with start_paper_exchange(tmp_path, speed=60) as running:
+        assert _soonest_open_crypto_close(running) < 30           # 15 recorded minutes / 60
+    notices: list[str] = []
+    with start_paper_exchange(tmp_path, speed=1, on_notice=notices.append) as running:
+        assert _soonest_open_crypto_close(running) < 30
+    assert len(notices) == 1 and "speed 60" in notices[0] and "paper-reset" in notices[0]

@@ -34,6 +34,7 @@ __all__ = ["PaperApp", "Reply", "RunningExchange", "start_paper_exchange", "REPL
 logger = logging.getLogger(__name__)
 
 REPLAY_START_KEY = "replay_start"
+REPLAY_SPEED_KEY = "replay_speed"
 STATE_FILE = "paper.sqlite3"  # the sqlite database in the data dir (plus -wal / -shm beside it)
 MAX_BODY_BYTES = 1 << 20
 MAX_DRAIN_BYTES = 64 << 20   # a too-large body up to this size is read and discarded, so the client
@@ -344,10 +345,12 @@ def _open_state(data_dir: Path, *, market_data: str, universe: Any, speed: float
         saved = store.get_meta(REPLAY_START_KEY)
         if saved:
             replay_start = parse_iso(saved)
+            speed = _pinned_speed(store, speed, on_notice)
         else:
             # kept at the stored (millisecond) precision, so a restart rebuilds the same timeline
             replay_start = parse_iso(to_iso_z(clock()))
             store.set_meta(REPLAY_START_KEY, to_iso_z(replay_start))
+            store.set_meta(REPLAY_SPEED_KEY, repr(float(speed)))
         if universe is None:
             from .market_data import PROD_PUBLIC_URL, load_universe
 
@@ -358,6 +361,21 @@ def _open_state(data_dir: Path, *, market_data: str, universe: Any, speed: float
         getattr(store, "close", lambda: None)()
         raise
     return store, engine
+
+
+def _pinned_speed(store: Any, requested: float, on_notice: Callable[[str], None]) -> float:
+    """The replay speed the account was created with: the timeline (when markets open, close and
+    settle) is start + recorded time / speed, so another speed would rewrite history under the
+    account's orders and settlements. A different request is refused with one notice line."""
+    saved = store.get_meta(REPLAY_SPEED_KEY)
+    if saved is None:             # an account from before speeds were pinned: pin it now
+        store.set_meta(REPLAY_SPEED_KEY, repr(float(requested)))
+        return requested
+    pinned = float(saved)
+    if pinned != float(requested):
+        on_notice(f"this paper account replays market data at speed {pinned:g} (set when it was "
+                  f"created); ignoring speed {float(requested):g}. `paper-reset` starts over at a new speed.")
+    return pinned
 
 
 def start_paper_exchange(data_dir: Path, *, host: str = "127.0.0.1", port: int = 0,
