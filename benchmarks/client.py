@@ -5,9 +5,10 @@ Prints, in one run:
    signs with the same `KalshiSigner` and decodes the same JSON (goal: client >= 0.85 x bare).
    The client runs once with its rate limiter disabled (the measurement of record: a limiter
    would otherwise be the bottleneck by design) and once at the highest tier, `prestige`.
-2. the number of HTTP requests `iter_fills()` makes to read N fills (goal: ceil(N / 1000)).
+2. the number of HTTP requests `iter_fills()` makes to read N fills (goal: ceil(N / 1000)), for
+   several N including an exact multiple of the page size.
 
-Usage: python3 benchmarks/client.py [--seconds 1.5] [--rounds 5] [--fills 2500]
+Usage: python3 benchmarks/client.py [--seconds 1.5] [--rounds 5] [--fills 999 2000 2500]
 """
 
 from __future__ import annotations
@@ -106,22 +107,24 @@ def measure_gets(base_url: str, signer: KalshiSigner, seconds: float, rounds: in
     tiered.close()
 
 
-def measure_fills(base_url: str, signer: KalshiSigner, fills: int) -> None:
+def measure_fills(base_url: str, signer: KalshiSigner, targets: list[int]) -> None:
+    """Grow the account's fills to each target in turn and count the requests to read them all."""
     client = KalshiClient(base_url, signer, rate_limiter=None)
-    existing = sum(1 for _ in client.iter_fills())
-    needed = max(fills - existing, 0)
     batch = 20  # the paper exchange allows 20 orders per batch (the old fixed limit)
-    for start in range(0, needed, batch):
-        orders = [OrderRequestV2(TICKER, BookSide.BID, Decimal("0.01"), Decimal("0.50"),
-                                 time_in_force=TimeInForce.IOC, client_order_id=str(uuid.uuid4()))
-                  for _ in range(min(batch, needed - start))]
-        client.batch_create_orders(orders)
-    before = client.requests_sent
-    pages: list[int] = []
-    total = sum(1 for _ in client.iter_fills(progress=lambda p, n: pages.append(n)))
-    used = client.requests_sent - before
-    print(f"reading {total} fills took {used} requests (goal ceil({total}/1000) = "
-          f"{math.ceil(total / 1000)}); items after each page: {pages}")
+    for target in targets:
+        needed = max(target - sum(1 for _ in client.iter_fills()), 0)
+        for start in range(0, needed, batch):
+            orders = [OrderRequestV2(TICKER, BookSide.BID, Decimal("0.01"), Decimal("0.50"),
+                                     time_in_force=TimeInForce.IOC, client_order_id=str(uuid.uuid4()))
+                      for _ in range(min(batch, needed - start))]
+            client.batch_create_orders(orders)
+        before = client.requests_sent
+        pages: list[int] = []
+        total = sum(1 for _ in client.iter_fills(progress=lambda p, n: pages.append(n)))
+        used = client.requests_sent - before
+        verdict = "ok" if used == math.ceil(total / 1000) else "MISSED"
+        print(f"reading {total} fills took {used} requests (goal ceil({total}/1000) = "
+              f"{math.ceil(total / 1000)}: {verdict}); items after each page: {pages}")
     client.close()
 
 
@@ -129,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.5, help="length of each timed run")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per loop")
-    parser.add_argument("--fills", type=int, default=2500, help="fills to create and read back")
+    parser.add_argument("--fills", type=int, nargs="+", default=[999, 2000, 2500],
+                        help="fill counts to grow to and read back, in increasing order")
     args = parser.parse_args(argv)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = key.public_key().public_bytes(serialization.Encoding.PEM,

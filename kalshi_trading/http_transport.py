@@ -3,17 +3,21 @@
 `HttpTransport.send_once` makes exactly one attempt and translates every failure into our error
 hierarchy (`raise ... from`). `HttpTransport.request` retries what is transient: connection errors,
 timeouts and 500/502/503/504 up to `max_retries` times, 429 up to `max_rate_limit_retries` times,
-with exponential backoff and full jitter through the injected `sleep` and `random`. Writes that are
-not idempotent pass `retry_ambiguous=False` and do their own recovery (see kalshi_client.py).
+with exponential backoff and full jitter through the injected `sleep` and `random`. A `Retry-After`
+header on a 429 or 5xx (Kalshi sends none; a proxy in between might) replaces the jittered delay,
+capped at `max_retry_after`. Writes that are not idempotent pass `retry_ambiguous=False` and do
+their own recovery (see kalshi_client.py).
 Logs carry method, path, status, latency and attempt; never headers, bodies or key material.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random as _random
 import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -22,6 +26,7 @@ import requests
 from .errors import (ApiError, AuthError, DuplicateClientOrderId, InsufficientFunds, NotFoundError,
                      OrderRejected, RateLimited, TransientApiError)
 from .rate_limiter import RateLimiter
+from .timeutil import utc_now
 
 __all__ = ["RetryPolicy", "RetryBudget", "HttpTransport", "error_from_response"]
 
@@ -40,6 +45,7 @@ class RetryPolicy:
     max_rate_limit_retries: int = 5    # 429
     base_delay: float = 0.5            # seconds; the n-th retry waits U(0, base * 2**(n-1))
     max_delay: float = 8.0
+    max_retry_after: float = 30.0      # a server's Retry-After is honoured up to this many seconds
 
 
 class RetryBudget:
@@ -64,7 +70,7 @@ class RetryBudget:
         ceiling = min(self.policy.max_delay, self.policy.base_delay * 2 ** (count - 1))
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
-            return min(max(retry_after, 0.0), self.policy.max_delay)
+            return min(retry_after, self.policy.max_retry_after)
         return self._random() * ceiling
 
     @property
@@ -97,14 +103,10 @@ def error_from_response(response: requests.Response, method: str, path: str) -> 
     kwargs = dict(status=status, code=code, details=details, method=method, path=path)
     if status in (401, 403):
         return AuthError(message, **kwargs)
-    if status == 429:
-        exc = RateLimited(message, **kwargs)
-        retry_after = response.headers.get("Retry-After", "")
-        if retry_after.replace(".", "", 1).isdigit():
-            exc.retry_after = float(retry_after)  # type: ignore[attr-defined]
+    if status == 429 or status in _TRANSIENT_STATUSES:
+        exc = (RateLimited if status == 429 else TransientApiError)(message, **kwargs)
+        exc.retry_after = _retry_after(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
         return exc
-    if status in _TRANSIENT_STATUSES:
-        return TransientApiError(message, **kwargs)
     if status == 404:
         return NotFoundError(message, **kwargs)
     if status == 409 and code == "order_already_exists":
@@ -112,6 +114,24 @@ def error_from_response(response: requests.Response, method: str, path: str) -> 
     if method in _WRITE_METHODS and 400 <= status < 500:
         return (InsufficientFunds if code in _FUNDS_CODES else OrderRejected)(message, **kwargs)
     return ApiError(message, **kwargs)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date), if it has one."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = (when - utc_now()).total_seconds()
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def _network_error(exc: requests.RequestException, method: str, path: str,

@@ -23,7 +23,7 @@ import requests
 
 from .errors import (ApiError, DuplicateClientOrderId, OrderRejected, ResponseFormatError,
                      TransientApiError, UserInputError)
-from .http_transport import HttpTransport, RetryPolicy
+from .http_transport import HttpTransport, RetryBudget, RetryPolicy
 from .models import (AccountLimits, AmendOrderResult, Balance, BatchCancelItem, BatchCreateItem,
                      CancelOrderResult, Candlestick, CreateOrderResult, DecreaseOrderResult, Event,
                      ExchangeStatus, Fill, HistoricalCutoff, Market, MarketPosition, Order,
@@ -264,32 +264,70 @@ class KalshiClient:
                            why.message, exc.message)
             return {}
 
+    def _lookup_after_write(self, pairs: list[tuple[str, str]]) -> dict[str, Order]:
+        """A lookup whose failure must not read as "nothing was placed": the write it checks may
+        have been applied, so a transient failure here is flagged `maybe_applied`."""
+        try:
+            return self.find_orders_by_client_id(pairs)
+        except TransientApiError as exc:
+            exc.maybe_applied = True
+            raise
+
     # --- order writes (V2) -------------------------------------------------------------------
 
     def create_order(self, request: OrderRequestV2) -> CreateOrderResult:
-        """Place one order; at most one order ever exists for `request.client_order_id`."""
+        """Place one order; at most one order ever exists for `request.client_order_id`.
+
+        After an attempt that may have reached the exchange (timeout, reset, 5xx, unreadable 2xx),
+        the order is looked up by its id before the SAME request is resent; a 409
+        `order_already_exists` resolves to the existing order; a rejection after such an attempt
+        is checked the same way. Giving up raises `TransientApiError` with `maybe_applied=True`
+        if any attempt may have placed it: call again with the same id to find out.
+        """
         coid = request.client_order_id
         if not coid:
             raise UserInputError("create_order needs a client_order_id, made once per order intent")
-        body, budget = request.to_api(), self._t.new_budget()
+        body, budget, ambiguous = request.to_api(), self._t.new_budget(), False
         while True:
             try:
-                try:
-                    raw = self._t.send_once("POST", ORDERS_V2, body=body, attempt=budget.attempts)
-                    return CreateOrderResult.from_api(raw)
-                except DuplicateClientOrderId:
-                    existing = self.find_order_by_client_id(request.ticker, coid)  # may be transient too
-                    if existing is None:
-                        raise
-                    logger.info("order %s already existed; returning it", existing.order_id)
-                    return CreateOrderResult.from_order(existing)
+                return self._create_once(request, body, budget.attempts, ambiguous)
             except TransientApiError as exc:
-                if exc.maybe_applied:
+                applied = exc.maybe_applied
+                ambiguous = ambiguous or applied
+                if applied:
                     existing = self._lookup_quietly([(request.ticker, coid)], exc).get(coid)
                     if existing is not None:
                         logger.info("order %s was placed despite %r", existing.order_id, exc.message)
                         return CreateOrderResult.from_order(existing)
-                self._t.wait_before_retry(budget, exc, "POST", ORDERS_V2)
+                self._wait_or_give_up(budget, exc, ORDERS_V2, ambiguous)
+
+    def _create_once(self, request: OrderRequestV2, body: dict[str, Any], attempt: int,
+                     ambiguous: bool) -> CreateOrderResult:
+        """One POST; a 409 duplicate (or any rejection after an ambiguous attempt) is resolved by
+        lookup; an unreadable 2xx becomes an ambiguous `TransientApiError`."""
+        try:
+            raw = self._t.send_once("POST", ORDERS_V2, body=body, attempt=attempt)
+        except OrderRejected as exc:
+            if isinstance(exc, DuplicateClientOrderId) or ambiguous:
+                coid = request.client_order_id
+                existing = self._lookup_after_write([(request.ticker, coid)]).get(coid)
+                if existing is not None:
+                    logger.info("order %s already existed (%s); returning it", existing.order_id, exc.code)
+                    return CreateOrderResult.from_order(existing)
+            raise
+        try:
+            return CreateOrderResult.from_api(_mapping(raw))
+        except ResponseFormatError as exc:
+            raise TransientApiError(f"the order response could not be read ({exc}); the order may have "
+                                    "been placed", method="POST", path=ORDERS_V2) from exc
+
+    def _wait_or_give_up(self, budget: RetryBudget, exc: TransientApiError, path: str, ambiguous: bool) -> None:
+        """Back off before resending an order write; when giving up after an ambiguous attempt, say so
+        even if the last failure was a sure non-delivery (the earlier one may have been applied)."""
+        if ambiguous and not exc.maybe_applied:
+            exc.maybe_applied = True
+            exc.message = f"{exc.message}; an earlier attempt may have been applied"
+        self._t.wait_before_retry(budget, exc, "POST", path)
 
     def create_order_for_intent(self, intent: OrderIntent, client_order_id: str) -> CreateOrderResult:
         """`create_order(intent.to_v2(client_order_id))`: a trader's order on the YES book."""
@@ -342,46 +380,47 @@ class KalshiClient:
         return DecreaseOrderResult.from_api(raw)
 
     def batch_create_orders(self, requests_: Sequence[OrderRequestV2]) -> list[BatchCreateItem]:
-        """Place several orders in one call, with the same one-order-per-client_order_id rule."""
+        """Place several orders in one call, with the same one-order-per-client_order_id rule: after
+        an ambiguous failure only the orders not found by lookup are resent (same ids)."""
         ids = [r.client_order_id for r in requests_]
         if not all(ids) or len(set(ids)) != len(ids):
             raise UserInputError("every order in a batch needs its own client_order_id")
         results: dict[str, BatchCreateItem] = {}
-        pending, budget = list(requests_), self._t.new_budget()
+        pending, budget, ambiguous = list(requests_), self._t.new_budget(), False
         while pending:
             try:
                 raw = self._t.send_once("POST", ORDERS_V2_BATCH, body={"orders": [r.to_api() for r in pending]},
                                         items=len(pending), attempt=budget.attempts)
+                results.update(self._read_batch(pending, raw, ambiguous))
+                pending = []
             except TransientApiError as exc:
-                if exc.maybe_applied:
+                applied = exc.maybe_applied
+                ambiguous = ambiguous or applied
+                if applied:
                     found = self._lookup_quietly([(r.ticker, r.client_order_id) for r in pending], exc)
-                    self._record_found(results, found)
+                    results.update(_found_items(found))
                     pending = [r for r in pending if r.client_order_id not in results]
                     if not pending:
                         break
-                self._t.wait_before_retry(budget, exc, "POST", ORDERS_V2_BATCH)
-                continue
-            self._record_batch(results, pending, raw)
-            pending = []
+                self._wait_or_give_up(budget, exc, ORDERS_V2_BATCH, ambiguous)
         return [results[coid] for coid in ids]
 
-    @staticmethod
-    def _record_found(results: dict[str, BatchCreateItem], found: Mapping[str, Order]) -> None:
-        for coid, order in found.items():
-            results[coid] = BatchCreateItem(CreateOrderResult.from_order(order), coid, None, None)
-
-    def _record_batch(self, results: dict[str, BatchCreateItem], sent: list[OrderRequestV2], raw: Any) -> None:
-        items = raw.get("orders") if isinstance(raw, Mapping) else None
-        if not isinstance(items, list) or len(items) != len(sent):
-            raise ResponseFormatError("batch create: 'orders' should list one result per order sent")
-        duplicates = []
-        for request, item in zip(sent, items):
-            parsed = BatchCreateItem.from_api(item)
-            results[request.client_order_id] = parsed
-            if parsed.error_code == "order_already_exists":
-                duplicates.append((request.ticker, request.client_order_id))
-        if duplicates:
-            self._record_found(results, self.find_orders_by_client_id(duplicates))
+    def _read_batch(self, sent: list[OrderRequestV2], raw: Any, ambiguous: bool) -> dict[str, BatchCreateItem]:
+        """Items of a batch response by client_order_id; duplicates (and, after an ambiguous attempt,
+        any failed item) are looked up and replaced by the order that exists."""
+        try:
+            items = _mapping(raw).get("orders")
+            if not isinstance(items, list) or len(items) != len(sent):
+                raise ResponseFormatError("'orders' should list one result per order sent")
+            parsed = {r.client_order_id: BatchCreateItem.from_api(_mapping(item)) for r, item in zip(sent, items)}
+        except ResponseFormatError as exc:
+            raise TransientApiError(f"the batch response could not be read ({exc}); orders may have been "
+                                    "placed", method="POST", path=ORDERS_V2_BATCH) from exc
+        recheck = [(r.ticker, r.client_order_id) for r in sent if parsed[r.client_order_id].error_code and
+                   (ambiguous or parsed[r.client_order_id].error_code == "order_already_exists")]
+        if recheck:
+            parsed.update(_found_items(self._lookup_after_write(recheck)))
+        return parsed
 
     def batch_cancel_orders(self, order_ids: Sequence[str]) -> list[BatchCancelItem]:
         """Cancel several orders; an item that failed only because an earlier attempt already
@@ -410,3 +449,15 @@ class KalshiClient:
 
 def _as_is(raw: Any) -> Any:
     return raw
+
+
+def _mapping(raw: Any) -> Mapping[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise ResponseFormatError(f"expected a JSON object, got {type(raw).__name__}")
+    return raw
+
+
+def _found_items(found: Mapping[str, Order]) -> dict[str, BatchCreateItem]:
+    """Batch items for orders that a lookup by client_order_id found."""
+    return {coid: BatchCreateItem(CreateOrderResult.from_order(order), coid, None, None)
+            for coid, order in found.items()}

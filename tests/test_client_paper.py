@@ -13,7 +13,7 @@ import pytest
 from client_fixtures import (TEST_KEY_ID, TICKERS, _public_pem, build_test_universe, no_sleep,
                              paper_client, paper_exchange, paper_signer)  # noqa: F401 (fixtures)
 from kalshi_trading.errors import (AuthError, InsufficientFunds, KalshiTradingError, NotFoundError,
-                                   OrderRejected)
+                                   OrderRejected, RateLimited, TransientApiError)
 from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.order_request import (Action, BookSide, OrderIntent, OrderRequestV2, OutcomeSide,
                                           TimeInForce)
@@ -139,6 +139,18 @@ def test_a_taker_order_fills_and_shows_in_fills_and_positions(paper_client: Kals
     raw = [r for r in paper_client.iter_fills_raw() if r["order_id"] == result.order_id]
     assert sorted(r["fill_id"] for r in raw) == sorted(f.fill_id for f in fills)
     assert list(paper_client.iter_fills_raw(historical=True)) == []  # nothing is archived on paper
+    assert list(paper_client.iter_historical_fills(ticker=B)) == []
+    trades = list(paper_client.iter_trades(ticker=B, min_ts=datetime.now(timezone.utc) - timedelta(minutes=5)))
+    assert sum(t.count for t in trades) >= 3 and all(t.ticker == B for t in trades)
+    assert any(t.taker_outcome_side == "yes" and t.yes_price == Decimal("0.50") for t in trades)
+
+
+def test_decrease_by_and_orders_of_an_event(paper_client: KalshiClient) -> None:
+    created = paper_client.create_order(bid(C, "0.15", "6"))
+    assert paper_client.decrease_order(created.order_id, reduce_by=Decimal("2")).remaining_count == 4
+    listed = list(paper_client.iter_orders(event_ticker="KXTEST-26NOV30", status="resting"))
+    assert created.order_id in {o.order_id for o in listed}
+    paper_client.cancel_order(created.order_id)
 
 
 def test_batch_create_and_batch_cancel(paper_client: KalshiClient) -> None:
@@ -230,7 +242,9 @@ def test_200_intents_under_faults_make_exactly_200_orders(tmp_path, rsa_private_
     assert len(orders) == 200
     by_coid = {o["client_order_id"]: o["order_id"] for o in orders}
     assert by_coid == placed
-    assert all(getattr(e, "status", None) in (None, 429, 500, 503) for e in errors)
+    # every failed call failed cleanly: a transient error (never a duplicate, a parse error or a crash)
+    assert all(type(e) in (TransientApiError, RateLimited) and e.status in (None, 429, 500, 503)
+               for e in errors)
     assert "was placed despite" in caplog.text       # lost responses really were recovered by lookup
 
 

@@ -117,3 +117,21 @@ def test_real_time_reads_at_the_basic_tier_draw_zero_429s(paper_exchange, paper_
         client.get_market(TICKERS[i % 4])
     assert gate.refused == 0 and gate.passed == 50
     assert time.monotonic() - started >= (50 * 10 - 390) / 200   # the burst, then paced at ~20/s
+
+
+def test_full_bucket_batches_at_the_basic_tier_draw_zero_429s(paper_exchange, paper_signer) -> None:
+    """10 orders x 10 tokens = the whole basic write bucket per batch create, then a batch cancel."""
+    clock = VirtualClock()
+    gate = KalshiBuckets("basic", clock.monotonic)
+    limiter = RateLimiter("basic", sleep=clock.sleep, monotonic=clock.monotonic)
+    client = gated_client(paper_exchange.base_url, paper_signer, gate, rate_limiter=limiter,
+                          sleep=clock.sleep, monotonic=clock.monotonic, max_rate_limit_retries=0)
+    for i in range(6):
+        items = client.batch_create_orders([
+            OrderRequestV2(TICKERS[i % 3], BookSide.BID, Decimal("1"), Decimal("0.02"),
+                           client_order_id=str(uuid.uuid4())) for _ in range(10)])
+        assert all(item.error_code is None for item in items)
+        client.batch_cancel_orders([item.result.order_id for item in items])
+    assert gate.refused == 0 and gate.passed == 12
+    # 6 x (100 + 20) write tokens, 100 in the bucket at start, 100/s refill
+    assert clock.now - 1000.0 >= 6.2

@@ -3,6 +3,8 @@ pagination. Faults are injected by a mounted BaseAdapter or a loopback http.serv
 
 from __future__ import annotations
 
+import base64
+import itertools
 import json
 import logging
 import threading
@@ -12,15 +14,23 @@ from typing import Iterator
 
 import pytest
 import requests
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from client_fixtures import FAKE_BASE, FakeAdapter, Received, fake_session, no_sleep
 from kalshi_trading.errors import (ApiError, AuthError, InsufficientFunds, NotFoundError,
                                    OrderRejected, RateLimited, TransientApiError)
 from kalshi_trading.kalshi_client import KalshiClient
+from kalshi_trading.rate_limiter import RateLimiter
 from kalshi_trading.signing import KalshiSigner
 
 KEY_ID = "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
 BALANCE = {"balance": 100000, "balance_dollars": "1000.0000", "portfolio_value": 0, "updated_ts": 1}
+
+
+def _verify(key, signature: str, message: str) -> None:
+    key.public_key().verify(base64.b64decode(signature), message.encode(),
+                            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
 
 
 def scripted(*replies):
@@ -55,6 +65,33 @@ def test_503s_are_retried_with_exponential_full_jitter_backoff_and_fresh_signatu
     assert len(signatures) == 4                          # re-signed on every attempt
 
 
+def test_each_retry_is_signed_with_a_fresh_timestamp_that_verifies(rsa_private_key) -> None:
+    ticks = itertools.count(1_763_700_000_000, 700)
+    signer = KalshiSigner(KEY_ID, rsa_private_key, clock_ms=lambda: next(ticks))
+    adapter = FakeAdapter(scripted((503, {}), (429, {"error": "too many requests"}), (200, BALANCE)))
+    client, _ = make_client(adapter, signer)
+    client.get_balance()
+    stamps = [r.headers["KALSHI-ACCESS-TIMESTAMP"] for r in adapter.received]
+    assert stamps == ["1763700000000", "1763700000700", "1763700001400"]
+    for seen, stamp in zip(adapter.received, stamps):
+        _verify(rsa_private_key, seen.headers["KALSHI-ACCESS-SIGNATURE"], f"{stamp}GET{seen.path}")
+
+
+def test_the_signature_is_made_after_the_rate_limiter_wait_not_before(rsa_private_key) -> None:
+    clock = {"now": 100.0}
+    sleep = lambda s: clock.__setitem__("now", clock["now"] + s)  # noqa: E731
+    signer = KalshiSigner(KEY_ID, rsa_private_key, clock_ms=lambda: int(clock["now"] * 1000))
+    limiter = RateLimiter("basic", sleep=sleep, monotonic=lambda: clock["now"])
+    adapter = FakeAdapter(scripted((200, BALANCE)))
+    client = KalshiClient(FAKE_BASE, signer, session=fake_session(adapter), rate_limiter=limiter,
+                          sleep=sleep, monotonic=lambda: clock["now"])
+    for _ in range(45):                                  # the burst, then waits of ~0.05 s each
+        client.get_balance()
+    assert clock["now"] > 100.3                       # 6 calls past the 390-token burst
+    last = int(adapter.received[-1].headers["KALSHI-ACCESS-TIMESTAMP"])
+    assert last == int(clock["now"] * 1000)              # stamped after its own wait
+
+
 def test_jitter_draws_below_the_ceiling(signer) -> None:
     draws = iter([0.25, 0.5])
     adapter = FakeAdapter(scripted((500, {}), (504, {}), (200, BALANCE)))
@@ -81,11 +118,33 @@ def test_429_is_retried_up_to_five_times(signer) -> None:
     assert caught.value.message == "too many requests"
 
 
-def test_retry_after_is_honoured_when_present(signer) -> None:
-    adapter = FakeAdapter(scripted((429, {"error": "too many requests"}, {"Retry-After": "3"}), (200, BALANCE)))
+@pytest.mark.parametrize("status, header, expected", [
+    (429, "3", 3.0),
+    (429, "0.25", 0.25),
+    (503, "12", 12.0),                                   # e.g. a proxy in maintenance mode
+    (502, "3600", 30.0),                                 # honoured up to 30 s, not for an hour
+    (429, "Wed, 21 Oct 2015 07:28:00 GMT", 0.0),         # an HTTP date in the past: retry now
+    (503, "Fri, 31 Dec 9999 23:59:59 GMT", 30.0),        # far future: capped
+    (429, "soon", 1.0 * 0.5),                            # unreadable: ordinary jittered backoff
+])
+def test_retry_after_is_honoured_when_present(signer, status, header, expected) -> None:
+    adapter = FakeAdapter(scripted((status, {"error": "busy"}, {"Retry-After": header}), (200, BALANCE)))
     client, slept = make_client(adapter, signer)
     client.get_balance()
-    assert slept == [3.0]
+    assert slept == [expected]
+
+
+def test_the_documented_429_body_becomes_a_rate_limited_error(signer, shared_dir) -> None:
+    """Era 3: Kalshi's rate-limit page shows the 429 body as a bare string under "error"."""
+    raw = json.loads((shared_dir / "data/kalshi-docs-examples/kalshi_docs_examples.json").read_text())
+    body = next(b["json"] for b in raw["examples"]["docs/kalshi/getting_started/rate_limits.md"]
+                if "error" in b["json"])
+    adapter = FakeAdapter(scripted((429, body)))
+    client, slept = make_client(adapter, signer, max_rate_limit_retries=0)
+    with pytest.raises(RateLimited) as caught:
+        client.get_balance()
+    assert (caught.value.status, caught.value.message, caught.value.code) == (429, "too many requests", None)
+    assert caught.value.maybe_applied is False and slept == []
 
 
 @pytest.mark.parametrize("failure", [requests.ConnectionError("reset"), requests.ReadTimeout("slow"),
@@ -202,6 +261,18 @@ def test_events_are_paged_by_200(signer) -> None:
     client, _ = make_client(adapter, signer)
     assert len(list(client.iter_events())) == 450
     assert [r.query["limit"][0] for r in adapter.received] == ["200", "200", "200"]
+
+
+@pytest.mark.parametrize("last_page", [{"cursor": ""}, {"cursor": None}, {}], ids=["empty", "null", "missing"])
+def test_an_empty_null_or_missing_cursor_ends_the_list(signer, last_page) -> None:
+    pages = [{"trades": [{"trade_id": "t1", "ticker": "KXA", "count_fp": "1.00", "yes_price_dollars": "0.5000",
+                          "no_price_dollars": "0.5000", "taker_side": "yes"}], "cursor": "c1"},
+             {"trades": [{"trade_id": "t2", "ticker": "KXA", "count_fp": "2.00", "yes_price_dollars": "0.4000",
+                          "no_price_dollars": "0.6000", "taker_side": "no"}], **last_page}]
+    adapter = FakeAdapter(scripted(*[(200, page) for page in pages], (500, {})))
+    client, _ = make_client(adapter, signer)
+    assert [t.trade_id for t in client.iter_trades(ticker="KXA")] == ["t1", "t2"]
+    assert len(adapter.received) == 2 and adapter.received[1].query["cursor"] == ["c1"]
 
 
 def test_a_repeated_cursor_ends_the_iteration_instead_of_looping(signer) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from client_fixtures import write_pem
 from kalshi_trading.config import BASE_URLS, Config, Mode, RiskLimits
@@ -113,13 +113,78 @@ def test_environment_names_are_case_insensitive() -> None:
     assert Config.load({"KALSHI_ENV": " Paper ", "KALSHI_RATE_TIER": "PRESTIGE"}, None).rate_tier == "prestige"
 
 
-def test_a_key_that_is_not_rsa_is_refused(tmp_path: Path) -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
-    path = tmp_path / "ec.pem"
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+@pytest.mark.parametrize("make_key, fmt", [
+    (lambda: ec.generate_private_key(ec.SECP256R1()), serialization.PrivateFormat.PKCS8),
+    (lambda: ec.generate_private_key(ec.SECP256R1()), serialization.PrivateFormat.TraditionalOpenSSL),
+    (ed25519.Ed25519PrivateKey.generate, serialization.PrivateFormat.PKCS8),
+], ids=["ec-pkcs8", "ec-sec1", "ed25519"])
+def test_a_key_that_is_not_rsa_is_refused(tmp_path: Path, make_key, fmt) -> None:
+    path = tmp_path / "other.pem"
+    path.write_bytes(make_key().private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()))
     with pytest.raises(ConfigError, match="KALSHI_PRIVATE_KEY_PATH: the key is not an RSA key"):
         Config.load({"KALSHI_ENV": "demo", "KALSHI_API_KEY_ID": KEY_ID, "KALSHI_PRIVATE_KEY_PATH": str(path)}, None)
+
+
+def test_an_encrypted_key_is_refused_as_unusable(tmp_path: Path, rsa_private_key) -> None:
+    path = tmp_path / "locked.pem"
+    path.write_bytes(rsa_private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                   serialization.BestAvailableEncryption(b"pw")))
+    with pytest.raises(ConfigError, match="not an unencrypted PEM private key"):
+        Config.load({"KALSHI_ENV": "demo", "KALSHI_API_KEY_ID": KEY_ID, "KALSHI_PRIVATE_KEY_PATH": str(path)}, None)
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads any file")
+def test_a_key_file_without_read_permission_is_refused(key_file: Path) -> None:
+    key_file.chmod(0)
+    try:
+        with pytest.raises(ConfigError, match="KALSHI_PRIVATE_KEY_PATH: the key file cannot be read") as caught:
+            Config.load({"KALSHI_ENV": "demo", "KALSHI_API_KEY_ID": KEY_ID,
+                         "KALSHI_PRIVATE_KEY_PATH": str(key_file)}, None)
+        assert "secret-kalshi" not in str(caught.value)
+    finally:
+        key_file.chmod(0o600)
+
+
+def test_a_key_path_that_cannot_be_opened_is_refused_without_showing_it(key_file: Path) -> None:
+    """Reading fails with an OS error other than 'missing' (here: a file used as a folder); this
+    also runs as root, where a chmod 000 file would still be readable."""
+    with pytest.raises(ConfigError, match="KALSHI_PRIVATE_KEY_PATH: the key file cannot be read") as caught:
+        Config.load({"KALSHI_ENV": "demo", "KALSHI_API_KEY_ID": KEY_ID,
+                     "KALSHI_PRIVATE_KEY_PATH": str(key_file / "inner.pem")}, None)
+    assert "secret-kalshi" not in str(caught.value) and "inner" not in str(caught.value)
+
+
+def test_a_tilde_in_paths_means_the_home_folder(tmp_path: Path, rsa_private_key, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    write_pem(tmp_path / "kalshi.key", rsa_private_key)
+    config = Config.load({"KALSHI_ENV": "demo", "KALSHI_API_KEY_ID": KEY_ID,
+                          "KALSHI_PRIVATE_KEY_PATH": "~/kalshi.key", "KALSHI_PAPER_DIR": "~/paper",
+                          "KALSHI_LOG_DIR": "~/logs"}, None)
+    assert config.private_key_path == tmp_path / "kalshi.key"
+    assert (config.paper_dir, config.log_dir) == (tmp_path / "paper", tmp_path / "logs")
+
+
+def test_prod_without_opt_in_or_credentials_lists_all_three_problems() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Config.load({"KALSHI_ENV": "prod"}, None)
+    assert [p.split()[0].split("=")[0] for p in caught.value.problems] == \
+        ["KALSHI_ENV", "KALSHI_API_KEY_ID", "KALSHI_PRIVATE_KEY_PATH"]
+    assert "set KALSHI_ALLOW_PRODUCTION=yes" in caught.value.problems[0]
+
+
+@pytest.mark.parametrize("value", ["true", "1", "y", "YES please"])
+def test_only_the_word_yes_allows_production(key_file: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match="KALSHI_ALLOW_PRODUCTION=yes"):
+        Config.load({"KALSHI_ENV": "prod", "KALSHI_ALLOW_PRODUCTION": value, "KALSHI_API_KEY_ID": KEY_ID,
+                     "KALSHI_PRIVATE_KEY_PATH": str(key_file)}, None)
+
+
+def test_the_real_environment_beats_dotenv_for_the_mode_and_the_key(tmp_path: Path, key_file: Path) -> None:
+    (tmp_path / ".env").write_text(f"KALSHI_ENV=demo\nKALSHI_API_KEY_ID=from-file-0000\n"
+                                   f"KALSHI_PRIVATE_KEY_PATH={tmp_path / 'missing.pem'}\n")
+    config = Config.load({"KALSHI_API_KEY_ID": KEY_ID, "KALSHI_PRIVATE_KEY_PATH": str(key_file)},
+                         tmp_path / ".env")
+    assert (config.mode, config.key_id, config.private_key_path) == (Mode.DEMO, KEY_ID, key_file)
 
 
 @pytest.mark.parametrize("content", [b"", b"not a key at all", b"-----BEGIN RSA PRIVATE KEY-----\nxx\n"])

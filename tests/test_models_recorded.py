@@ -29,21 +29,66 @@ def docs_examples(shared_dir: Path, page: str) -> list:
 
 # --- era 2: every record of every list parses ---------------------------------------------------
 
-@pytest.mark.parametrize("name, key, parser, count", [
-    ("markets_list", "markets", m.Market, 5),
-    ("events_list", "events", m.Event, 5),
-    ("series_list", "series", m.Series, 241),
-    ("trades_list", "trades", m.Trade, None),
-    ("portfolio_fills", "fills", m.Fill, 5),
-    ("portfolio_orders", "orders", m.Order, 5),
-    ("portfolio_positions", "market_positions", m.MarketPosition, 12),
-    ("portfolio_settlements", "settlements", m.Settlement, 1),
-    ("series_candlesticks", "candlesticks", m.Candlestick, 90),
-])
-def test_every_recorded_list_item_parses(shared_dir, name, key, parser, count) -> None:
+def _cents(value) -> Decimal:
+    return Decimal(value) / 100
+
+
+# (golden file, list key, parser, records, check(parsed, raw) tying each record to its raw JSON)
+ERA2_LISTS = [
+    ("markets_list", "markets", m.Market, 5,
+     lambda p, r: p.ticker == r["ticker"] and p.yes_bid == Decimal(r["yes_bid_dollars"])),
+    ("events_list", "events", m.Event, 5,
+     lambda p, r: (p.event_ticker, p.series_ticker) == (r["event_ticker"], r["series_ticker"])),
+    ("events_multivariate_list", "events", m.Event, 5, lambda p, r: p.event_ticker == r["event_ticker"]),
+    ("series_list", "series", m.Series, 241, lambda p, r: p.ticker == r["ticker"]),
+    ("trades_list", "trades", m.Trade, 5,
+     lambda p, r: p.trade_id == r["trade_id"] and p.yes_price == Decimal(r["yes_price_dollars"])),
+    ("portfolio_fills", "fills", m.Fill, 5,
+     lambda p, r: p.fill_id == r["fill_id"] and p.yes_price == _cents(r["yes_price"]) and p.count == r["count"]),
+    ("portfolio_orders", "orders", m.Order, 5,
+     lambda p, r: p.order_id == r["order_id"] and p.yes_price == Decimal(r["yes_price_dollars"])),
+    ("portfolio_positions", "market_positions", m.MarketPosition, 12,
+     lambda p, r: p.ticker == r["ticker"] and p.position == r["position"]),
+    ("portfolio_settlements", "settlements", m.Settlement, 1,
+     lambda p, r: p.ticker == r["ticker"] and p.revenue == _cents(r["revenue"])),
+    ("series_candlesticks", "candlesticks", m.Candlestick, 90,
+     lambda p, r: p.end_period_ts == r["end_period_ts"]),
+]
+
+
+@pytest.mark.parametrize("name, key, parser, count, check", ERA2_LISTS, ids=[row[0] for row in ERA2_LISTS])
+def test_every_recorded_list_item_parses_to_its_own_values(shared_dir, name, key, parser, count, check) -> None:
     items = golden(shared_dir, name)[key]
     parsed = [parser.from_api(item) for item in items]
-    assert len(parsed) == (count if count is not None else len(items)) and parsed
+    assert len(parsed) == count
+    assert all(check(p, r) for p, r in zip(parsed, items))
+
+
+def test_era2_single_series(shared_dir) -> None:
+    series = m.Series.from_api(golden(shared_dir, "series_single")["series"])
+    assert (series.ticker, series.fee_type, series.fee_multiplier) == ("CO2", "quadratic", Decimal("1"))
+    assert series.tags == ("Climate change",)
+
+
+@pytest.mark.parametrize("name", ["event_candlesticks", "candlesticks_batch"])
+def test_era2_candles_of_other_candlestick_endpoints_parse_too(shared_dir, name) -> None:
+    body = golden(shared_dir, name)
+    rows = body.get("market_candlesticks") or [mk["candlesticks"] for mk in body["markets"]]
+    candles = [m.Candlestick.from_api(c) for row in rows for c in row]
+    assert len(candles) == 90 and candles[0].yes_ask_close == Decimal("0.1100")
+
+
+def test_recorded_cursors_are_sent_back_verbatim(shared_dir) -> None:
+    """Pagination over the real recorded page: its opaque cursor is passed back unchanged."""
+    from client_fixtures import FAKE_BASE, FakeAdapter, fake_session
+    from kalshi_trading.kalshi_client import KalshiClient
+    first = golden(shared_dir, "markets_list")
+    adapter = FakeAdapter(lambda seen: (200, first if "cursor" not in seen.query else
+                                        {"markets": first["markets"][:2], "cursor": ""}))
+    client = KalshiClient(FAKE_BASE, None, session=fake_session(adapter))
+    assert len(list(client.iter_markets(status="open"))) == 7
+    assert [r.query.get("cursor") for r in adapter.received] == [None, [first["cursor"]]]
+    assert all(r.query["limit"] == ["1000"] and r.query["status"] == ["open"] for r in adapter.received)
 
 
 def test_era2_market_prefers_dollar_strings_and_reads_its_price_grid(shared_dir) -> None:
@@ -121,6 +166,17 @@ def test_retired_v1_order_write_responses_still_parse_as_orders(shared_dir, name
     assert order.order_id == "6c170f2d-31ac-5a52-aa49-396c7be13455"
 
 
+def test_retired_v1_amend_and_batch_responses_carry_parseable_orders(shared_dir) -> None:
+    amend = golden(shared_dir, "amend_order")
+    old, new = m.Order.from_api(amend["old_order"]), m.Order.from_api(amend["order"])
+    assert old.order_id == new.order_id and old.client_order_id != new.client_order_id
+    created = [m.Order.from_api(i["order"]) for i in golden(shared_dir, "batch_create_orders")["orders"]]
+    cancelled = [m.Order.from_api(i["order"]) for i in golden(shared_dir, "batch_cancel_orders")["orders"]]
+    assert [o.status for o in created] == ["resting", "resting"]
+    assert [o.status for o in cancelled] == ["canceled", "canceled"]
+    assert [o.order_id for o in cancelled] == [o.order_id for o in created]
+
+
 # --- era 1: integer cents only -------------------------------------------------------------------
 
 def test_era1_event_with_nested_cent_priced_markets(shared_dir) -> None:
@@ -166,3 +222,14 @@ def test_era3_derived_trade_rows_with_float_prices_are_refused_not_misread(share
         m.Trade.from_api(row)
     with pytest.raises(ResponseFormatError, match="yes_price"):
         m.Trade.from_api({**row, "trade_id": "t1"})
+
+
+def test_era3_fixed_point_fragments_win_over_legacy_integers(shared_dir) -> None:
+    """The docs' fixed-point examples (`count` beside `count_fp`, `count_fp` alone) on a real trade."""
+    contracts = docs_examples(shared_dir, "docs/kalshi/getting_started/fixed_point_contracts.md")[0]
+    migration = docs_examples(shared_dir, "docs/kalshi/getting_started/fixed_point_migration.md")
+    only_fp = next(block for block in migration if "count_fp" in block)
+    base = {k: v for k, v in golden(shared_dir, "trades_list")["trades"][0].items() if k != "count"}
+    assert m.Trade.from_api({**base, **contracts}).count == Decimal("10.00")
+    assert m.Trade.from_api({**base, **only_fp}).count == Decimal("10.00")
+    assert m.Trade.from_api({**base, "count": 3, "count_fp": "2.50"}).count == Decimal("2.50")

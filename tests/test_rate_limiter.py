@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kalshi_trading.errors import UserInputError
-from kalshi_trading.rate_limiter import TIERS, RateLimiter, endpoint_cost
+from kalshi_trading.rate_limiter import TIERS, RateLimiter, TierLimits, endpoint_cost
 
 
 class FakeClock:
@@ -41,11 +41,35 @@ def test_endpoint_costs_follow_kalshis_table(method, path, items, expected) -> N
     assert endpoint_cost(method, path, items) == expected
 
 
-def test_tiers_match_the_reference_table() -> None:
-    assert (TIERS["basic"].read_rate, TIERS["basic"].read_capacity) == (200, 400)
-    assert (TIERS["basic"].write_rate, TIERS["basic"].write_capacity) == (100, 100)
-    assert (TIERS["advanced"].write_rate, TIERS["advanced"].write_capacity) == (300, 600)
-    assert (TIERS["prestige"].read_rate, TIERS["prestige"].write_rate) == (10000, 8000)
+# REFERENCE.md section 5: refill per second; "Basic/Advanced read buckets, and write buckets above
+# Basic, hold 2 seconds of refill. Basic write and read buckets above Advanced hold 1 second."
+@pytest.mark.parametrize("tier, read, write, read_burst_s, write_burst_s", [
+    ("basic", 200, 100, 2, 1),
+    ("advanced", 300, 300, 2, 2),
+    ("expert", 600, 600, 1, 2),
+    ("premier", 1000, 1000, 1, 2),
+    ("paragon", 2000, 2000, 1, 2),
+    ("prime", 4000, 4000, 1, 2),
+    ("prestige", 10000, 8000, 1, 2),
+])
+def test_tiers_match_the_reference_table(tier, read, write, read_burst_s, write_burst_s) -> None:
+    assert TIERS[tier] == TierLimits(read, read * read_burst_s, write, write * write_burst_s)
+
+
+def test_the_tier_list_is_exactly_kalshis() -> None:
+    assert list(TIERS) == ["basic", "advanced", "expert", "premier", "paragon", "prime", "prestige"]
+
+
+@pytest.mark.parametrize("tier, largest_batch", [("basic", 10), ("advanced", 60), ("premier", 200)])
+def test_the_largest_batch_is_the_one_that_fills_the_write_bucket(tier, largest_batch) -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(tier, sleep=clock.sleep, monotonic=clock.monotonic)
+    limiter.acquire("POST", "/portfolio/events/orders/batched", items=largest_batch)   # waits, then goes
+    assert clock.now < 0.2
+    with pytest.raises(UserInputError, match="smaller batches"):
+        limiter.acquire("POST", "/portfolio/events/orders/batched", items=largest_batch + 1)
+    # batch cancels cost 2 per order: five times as many fit
+    limiter.acquire("DELETE", "/portfolio/events/orders/batched", items=largest_batch * 5)
 
 
 def test_a_burst_goes_through_then_calls_are_paced_to_the_refill_rate() -> None:
