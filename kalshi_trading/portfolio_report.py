@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from .money import fmt_count, fmt_dollars
+from .money import fmt_count, fmt_dollars_fine
 from .timeutil import to_iso_z
 
 __all__ = ["MarkSource", "MarketLine", "DailyPnl", "PortfolioReport"]
@@ -51,9 +51,9 @@ class MarketLine:
             "position_fp": fmt_count(self.position),
             "average_cost_dollars": _opt(self.average_cost),
             "mark_dollars": _opt(self.mark),
-            "realized_pnl_dollars": fmt_dollars(self.realized),
+            "realized_pnl_dollars": fmt_dollars_fine(self.realized),
             "unrealized_pnl_dollars": _opt(self.unrealized),
-            "fees_paid_dollars": fmt_dollars(self.fees),
+            "fees_paid_dollars": fmt_dollars_fine(self.fees),
             "settled": self.settled,
         }
 
@@ -85,11 +85,13 @@ class PortfolioReport:
         return tuple(line for line in self.markets if line.position)
 
     def to_json(self) -> dict[str, Any]:
-        """The `pnl --json` document: dollars as 4-place strings, counts as 2-place strings."""
+        """The `pnl --json` document: dollars as fixed-point strings with 4 places, or 6 where a
+        fractional count at a sub-penny price needs them (as the API writes portfolio money);
+        counts with 2 places. A figure finer than $0.000001 (a pro-rata fee split) is rounded."""
         return {
-            "realized_pnl_dollars": fmt_dollars(self.realized),
-            "unrealized_pnl_dollars": fmt_dollars(self.unrealized),
-            "fees_paid_dollars": fmt_dollars(self.fees),
+            "realized_pnl_dollars": fmt_dollars_fine(self.realized),
+            "unrealized_pnl_dollars": fmt_dollars_fine(self.unrealized),
+            "fees_paid_dollars": fmt_dollars_fine(self.fees),
             "markets": [line.to_json() for line in self.markets],
             "warnings": list(self.warnings),
         }
@@ -99,4 +101,4 @@ class PortfolioReport:
 
 
 def _opt(value: Decimal | None) -> str | None:
-    return fmt_dollars(value) if value is not None else None
+    return fmt_dollars_fine(value) if value is not None else None

@@ -4,7 +4,8 @@ It reads positions, fills (live and, past the exchange's cutoff, historical) and
 through the client's paginated iterators, replays the fills through the FIFO ledger, closes
 settled markets at their settlement value, marks open positions at the YES mid (then the last
 price, then "no price"), and cross-checks everything it can against the exchange's own figures.
-A source, page or market that fails becomes a warning; the rest of the report still shows.
+A source, page or market that fails becomes a warning; the rest of the report still shows. Even an
+unexpected error while reducing one market only drops that market (named in a warning).
 """
 
 from __future__ import annotations
@@ -92,11 +93,12 @@ class PortfolioTracker:
             return False
         return True
 
-    def _positions(self, warnings: list[str]) -> dict[str, MarketPosition]:
+    def _positions(self, warnings: list[str]) -> tuple[dict[str, MarketPosition], bool]:
+        """The exchange's open positions by ticker, and whether the list was read to its end."""
         positions: dict[str, MarketPosition] = {}
-        self._drain("positions", self._client.iter_positions,
-                    lambda items: positions.update((p.ticker, p) for p in items), warnings)
-        return positions
+        complete = self._drain("positions", self._client.iter_positions,
+                               lambda items: positions.update((p.ticker, p) for p in items), warnings)
+        return positions, complete
 
     def _fills(self, collector: FillCollector, warnings: list[str]) -> None:
         raw = getattr(self._client, "iter_fills_raw", None)
@@ -185,28 +187,46 @@ class PortfolioTracker:
         return MarketLine(ticker, position, average, exposure, mark, source, unrealized,
                           ledger.realized, ledger.fees, False)
 
+    def _line(self, ledger: MarketLedger, settlement: Settlement | None,
+              positions: dict[str, MarketPosition], all_positions: bool,
+              warnings: list[str]) -> MarketLine | None:
+        """One market's row, or None (with a warning naming it) when reducing it failed."""
+        ticker = ledger.ticker
+        try:
+            if settlement is not None:
+                return self._settled_line(ledger, settlement, warnings)
+            if all_positions and ticker not in positions and ledger.position:
+                warnings.append(f"{ticker}: the fills add up to {fmt_count(ledger.position)}, but "
+                                f"the exchange lists no open position (settled, or fills wrong?)")
+            return self._open_line(ledger, positions.get(ticker), warnings)
+        except Exception as exc:   # noqa: BLE001 - one bad market must not hide the others
+            warnings.append(f"{ticker}: skipped, its records could not be reduced "
+                            f"({type(exc).__name__}: {exc}); its P&L is missing from the totals")
+            logger.exception("portfolio: %s skipped", ticker)
+            return None
+
     # --- the report ---------------------------------------------------------------------------
 
     def build_report(self) -> PortfolioReport:
         """Fetch everything, reduce it, and say what could not be checked."""
         now = self._clock()
         warnings: list[str] = []
-        positions = self._positions(warnings)
+        positions, all_positions = self._positions(warnings)
         collector = FillCollector()
         self._fills(collector, warnings)
         settlements = self._settlements(warnings)
+        ledgers = collector.ledgers()
         if collector.unreadable:
             warnings.append(f"{collector.unreadable} fills could not be read and were skipped")
             warnings.extend(collector.problems)
-        ledgers = collector.ledgers()
         lines = []
         for ticker in sorted(set(ledgers) | set(positions) | set(settlements)):
-            ledger = ledgers.get(ticker) or MarketLedger(ticker)
-            ledgers[ticker] = ledger
-            if ticker in settlements:
-                lines.append(self._settled_line(ledger, settlements[ticker], warnings))
+            ledger = ledgers.setdefault(ticker, MarketLedger(ticker))
+            line = self._line(ledger, settlements.get(ticker), positions, all_positions, warnings)
+            if line is None:
+                ledgers[ticker] = MarketLedger(ticker)   # nothing of it in the daily P&L either
             else:
-                lines.append(self._open_line(ledger, positions.get(ticker), warnings))
+                lines.append(line)
         lines.sort(key=lambda line: (line.position == 0, line.settled, line.ticker))
         realized = sum((line.realized for line in lines), ZERO)
         unrealized = sum((line.unrealized for line in lines if line.unrealized is not None), ZERO)

@@ -1,7 +1,9 @@
 """The portfolio screen (menu item 5): table, totals, daily realized P&L and an equity sparkline.
 
 Pure functions of a `PortfolioReport` that return lines no wider than the terminal, so the CLI,
-the `positions` subcommand and tests all share one rendering.
+the `positions` subcommand and tests all share one rendering. Columns are as wide as their
+contents; on a narrow terminal a ticker gets a line of its own and the figures wrap onto
+further lines by whole columns, so no figure is ever cut off while the screen has room for it.
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ __all__ = ["render_portfolio", "render_table", "render_daily", "sparkline", "BLO
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 CLOSED_ROWS = 20    # closed or settled markets listed before "... and N more"
-
-# (header, width) of every column after the ticker
-_COLUMNS = (("Position", 9), ("Avg cost", 8), ("Mark", 12), ("Unrealized", 10), ("Realized", 10),
-            ("Fees", 8))
+HEADERS = ("Position", "Avg cost", "Mark", "Unrealized", "Realized", "Fees")
 _MIN_TICKER = 12    # below this, each ticker gets a line of its own above its figures
+_INDENT = "  "      # figures under a ticker of their own
+_DAILY, _EQUITY = "  daily   ", "  equity  "
 
 
 def sparkline(values: Sequence[Decimal], *, zero_as: str | None = None) -> str:
@@ -64,40 +65,82 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
-def _row(first: str, cells: Sequence[str], ticker_width: int) -> list[str]:
-    figures = " ".join(cell.rjust(size) for cell, (_, size) in zip(cells, _COLUMNS))
-    if ticker_width < _MIN_TICKER:     # narrow screen: the ticker on a line of its own
-        return [first, "  " + figures] if first else ["  " + figures]
-    return [(_fit(first, ticker_width).ljust(ticker_width) + " " + figures).rstrip()]
+def _cells(market: MarketLine) -> list[str]:
+    return [fmt_count(market.position), _money(market.average_cost), _mark(market),
+            _money(market.unrealized), fmt_dollars(market.realized), fmt_dollars(market.fees)]
+
+
+def _groups(sizes: Sequence[int], room: int) -> list[list[int]]:
+    """Column indexes split, in order, into runs whose cells fit side by side in `room`."""
+    groups: list[list[int]] = [[]]
+    used = 0
+    for index, size in enumerate(sizes):
+        if groups[-1] and used + 1 + size > room:
+            groups.append([])
+            used = 0
+        used += size + (1 if groups[-1] else 0)
+        groups[-1].append(index)
+    return groups
+
+
+def _layout(rows: Sequence[tuple[str | None, list[str]]], width: int) -> list[str]:
+    """Rows of (first cell, figures) as lines (a `None` first cell is a rule): side by side
+    when the ticker keeps at least `_MIN_TICKER` characters, else the ticker alone and the
+    figures wrapped below it."""
+    sizes = [max(len(cells[i]) for _, cells in rows) for i in range(len(HEADERS))]
+    figures = sum(sizes) + len(sizes) - 1
+    ticker_width = min(max(len(first) for first, _ in rows if first is not None), width - 1 - figures)
+    lines = []
+    if ticker_width >= _MIN_TICKER:
+        for first, cells in rows:
+            text = " ".join(cell.rjust(size) for cell, size in zip(cells, sizes))
+            lines.append(_fit(first, ticker_width).ljust(ticker_width) + " " + text
+                         if first is not None else "-" * (ticker_width + 1 + figures))
+        return [line.rstrip() for line in lines]
+    rule = "-" * min(width, len(_INDENT) + figures)
+    for first, cells in rows:
+        if first is None:
+            lines.append(rule)
+            continue
+        if first:
+            lines.append(first)
+        for group in _groups(sizes, width - len(_INDENT)):
+            if any(cells[i] for i in group):    # (the totals have no position, cost or mark)
+                lines.append((_INDENT + " ".join(cells[i].rjust(sizes[i]) for i in group)).rstrip())
+    return lines
 
 
 def render_table(report: PortfolioReport, width: int) -> list[str]:
     """Ticker, position, average cost (YES), mark, unrealized, realized, fees; then totals."""
-    fixed = sum(size + 1 for _, size in _COLUMNS)
-    ticker_width = width - fixed
-    rule = "-" * min(width, max(ticker_width, 0) + fixed)
-    lines = _row("Ticker", [name for name, _ in _COLUMNS], ticker_width)
-    lines.append(rule)
-    shown_closed = 0
-    hidden = 0
+    rule: tuple[None, list[str]] = (None, [""] * len(HEADERS))
+    rows: list[tuple[str | None, list[str]]] = [("Ticker", list(HEADERS)), rule]
+    shown_closed = hidden = 0
     for market in report.markets:
         if not market.position:
             if shown_closed >= CLOSED_ROWS:
                 hidden += 1
                 continue
             shown_closed += 1
-        lines += _row(market.ticker, [
-            fmt_count(market.position), _money(market.average_cost), _mark(market),
-            _money(market.unrealized), fmt_dollars(market.realized), fmt_dollars(market.fees)],
-            ticker_width)
+        rows.append((market.ticker, _cells(market)))
+    rows.append(rule)
+    rows.append(("Total", ["", "", "", fmt_dollars(report.unrealized), fmt_dollars(report.realized),
+                           fmt_dollars(report.fees)]))
+    lines = _layout(rows, width)
+    notes = []
     if not report.markets:
-        lines.append("No positions, fills or settlements yet.")
+        notes.append("No positions, fills or settlements yet.")
     if hidden:
-        lines.append(f"... and {hidden} more closed markets (pnl --json lists them all)")
-    lines.append(rule)
-    lines += _row("Total", ["", "", "", fmt_dollars(report.unrealized),
-                            fmt_dollars(report.realized), fmt_dollars(report.fees)], ticker_width)
+        notes.append(f"... and {hidden} more closed markets (pnl --json lists them all)")
+    if notes:    # under the last market, above the totals' rule
+        at = max(i for i, line in enumerate(lines) if line.startswith("-"))
+        lines[at:at] = [text for note in notes for text in textwrap.wrap(note, width)]
     return [_fit(line, width) for line in lines]
+
+
+def _spark_line(label: str, values: Sequence[Decimal], width: int, **options: str) -> str:
+    """A labelled sparkline of the most recent values that fit in `width`."""
+    room = max(width - len(label), 1)
+    return label + sparkline(values[-room:], **options)
 
 
 def render_daily(report: PortfolioReport, width: int) -> list[str]:
@@ -105,30 +148,38 @@ def render_daily(report: PortfolioReport, width: int) -> list[str]:
     days = report.daily
     if not days:
         return []
-    lines = [f"Realized P&L by UTC day, {days[0].day.isoformat()} to {days[-1].day.isoformat()}:"]
+    lines = textwrap.wrap(f"Realized P&L by UTC day, {days[0].day.isoformat()} to "
+                          f"{days[-1].day.isoformat()}:", width)
     active = [d for d in days if d.realized]
     if not active:
         lines.append("  nothing realized in these days")
     for entry in active:
-        lines.append(f"  {entry.day.isoformat()}  {_signed(entry.realized):>12}  "
-                     f"total {_signed(entry.cumulative)}")
-    lines.append(f"  daily   {sparkline([d.realized for d in days], zero_as='·')}")
+        full = f"  {entry.day.isoformat()}  {_signed(entry.realized):>12}  total {_signed(entry.cumulative)}"
+        lines.append(full if len(full) <= width else f"  {entry.day.isoformat()} {_signed(entry.realized)}")
+    lines.append(_spark_line(_DAILY, [d.realized for d in days], width, zero_as="·"))
     curve = [d.cumulative for d in days]
-    lines.append(f"  equity  {sparkline(curve)}  {_signed(curve[0])} -> {_signed(curve[-1])} realized")
+    equity = _spark_line(_EQUITY, curve, width)
+    span = f"{_signed(curve[0])} -> {_signed(curve[-1])} realized"
+    if len(equity) + 2 + len(span) <= width:
+        lines.append(f"{equity}  {span}")
+    else:
+        lines += [equity, f"{' ' * len(_EQUITY)}{span}"]
     return [_fit(line, width) for line in lines]
 
 
 def render_portfolio(report: PortfolioReport, width: int = 100) -> list[str]:
     """The whole menu-5 screen as lines of at most `width` characters."""
-    width = max(width, 40)   # narrower than this, lines are cut with an ellipsis
-    lines = [f"Portfolio at {report.describe_time()}  ({report.fills_read} fills read)", ""]
+    width = max(width, 1)
+    lines = textwrap.wrap(f"Portfolio at {report.describe_time()}  ({report.fills_read} fills read)",
+                          width)
+    lines.append("")
     lines += render_table(report, width)
-    lines.append(f"Total P&L (realized + unrealized, net of fees): "
-                 f"{_signed(report.realized + report.unrealized)}")
+    lines += textwrap.wrap(f"Total P&L (realized + unrealized, net of fees): "
+                           f"{_signed(report.realized + report.unrealized)}", width)
     lines.append("")
     lines += render_daily(report, width)
     if report.warnings:
         lines += ["", f"Warnings ({len(report.warnings)}):"]
         for warning in report.warnings:
             lines += textwrap.wrap(warning, width, initial_indent="  ! ", subsequent_indent="    ")
-    return lines
+    return [_fit(line, width) for line in lines]

@@ -86,9 +86,34 @@ CASES = [
     pytest.param(
         [("bid", "3", "0.10", "0.01"), ("ask", "1", "0.20", "0"), ("ask", "1", "0.20", "0"),
          ("ask", "1", "0.20", "0")],
-        # the 0.01 opening fee is split 3 ways (0.00333333 + 0.00333334 + 0.00333333) and sums exactly
+        # the 0.01 opening fee is split 3 ways and sums exactly: 1,000,000e-8 x 1/3 -> 0.00333333
+        # (0.00666667 left), x 1/2 -> 0.00333333 (0.00333334 left), then the last 0.00333334;
+        # realized 3 x 0.10 - 0.01 = 0.29
         D("0"), D("0.29"), D("0.01"), [],
         id="thirds-of-a-fee-sum-exactly"),
+    pytest.param(
+        [("bid", "1", "0.50", "0"), ("ask", "3", "0.50", "0.0100")],
+        # the flip closes 1 of 3: 1/3 of the 0.01 fee = 0.00333333 (rounded down to 1e-8) is
+        # charged now, gross 0; the 2 NO opened carry the other 0.00666667, so nothing is lost
+        D("-2"), D("-0.00333333"), D("0.01"), [Lot(D("2"), D("0.50"), D("0.00666667"))],
+        id="flip-splits-an-indivisible-fee-exactly"),
+    pytest.param(
+        [("bid", "10", "0.60", "0.02"), ("ask", "4", "0.65", "0.01")],
+        # buying 4 NO at 0.35 against 10 YES at 0.60 sells 4 YES at 0.65: 0.05 x 4 = 0.20,
+        # - 4/10 x 0.02 opening - 0.01 closing = 0.182; 6 YES remain with 0.012 of fee
+        D("6"), D("0.182"), D("0.03"), [Lot(D("6"), D("0.60"), D("0.012"))],
+        id="buying-no-partly-closes-a-yes-position"),
+    pytest.param(
+        [("ask", "2.5", "0.123456", "0.000123"), ("bid", "1.25", "0.100001", "0.000061")],
+        # 2.5 NO bought at 0.876544 (YES 0.123456); 1.25 sold back at NO 0.899999 (YES 0.100001):
+        # (0.123456 - 0.100001) x 1.25 = 0.02931875, - 0.0000615 opening - 0.000061 closing
+        D("-1.25"), D("0.02919625"), D("0.000184"), [Lot(D("1.25"), D("0.123456"), D("0.0000615"))],
+        id="no-lot-fractional-count-at-six-decimal-prices"),
+    pytest.param(
+        [("bid", "2", "0.40", "0"), ("bid", "3", "0.50", "0"), ("ask", "1", "0.45", "0")],
+        # a partial close takes the oldest lot: 1 @0.40 closed at 0.45 = +0.05 (LIFO: -0.05)
+        D("4"), D("0.05"), D("0"), [Lot(D("1"), D("0.40"), D("0")), Lot(D("3"), D("0.50"), D("0"))],
+        id="partial-close-takes-the-oldest-lot"),
     pytest.param(
         [("bid", "2", "0.40", "0"), ("bid", "3", "0.50", "0"), ("ask", "4", "0.45", "0")],
         # FIFO: 2 @0.40 (+0.10) then 2 of 3 @0.50 (-0.10)
@@ -124,6 +149,13 @@ def test_settlement_closes_open_lots_at_the_settlement_value(fills, value, reali
     assert close.payout == payout
     assert ledger.realized == realized
     assert ledger.position == 0 and ledger.lots == ()
+
+
+def test_each_close_is_charged_its_own_share_of_the_opening_fee() -> None:
+    ledger = run([("bid", "3", "0.10", "0.01")])
+    pieces = [ledger.apply(D("-1"), D("0.20"), D("0")) for _ in range(3)]
+    # 0.10 gross each, less 0.00333333, 0.00333333, then the 0.00333334 that was left
+    assert pieces == [D("0.09666667"), D("0.09666667"), D("0.09666666")]
 
 
 def test_unrealized_is_net_of_opening_fees_for_yes_and_no() -> None:
@@ -190,6 +222,24 @@ def test_collector_reads_legacy_fills_and_reports_unreadable_ones() -> None:
     assert collector.unreadable == 1 and "B1" in collector.problems[0]
     ledger = collector.ledgers()["KXT-1"]
     assert ledger.position == D("-3") and ledger.open_cost == D("1.20")   # 3 NO at 0.40
+
+
+def test_a_fill_with_an_unreadable_time_is_skipped_and_reported() -> None:
+    collector = FillCollector()
+    collector.add_raw([raw_fill("late", "ask", "1", "0.90", when="2026-11-20T10:00:01Z"),
+                       raw_fill("bad", "bid", "5", "0.10", when="yesterday-ish"),
+                       raw_fill("early", "bid", "1", "0.10", when="2026-11-20T10:00:00.500000Z")])
+    ledger = collector.ledgers()["KXT-1"]
+    assert ledger.realized == D("0.80") and ledger.position == 0      # the 5 @0.10 never booked
+    assert collector.unreadable == 1 and "'yesterday-ish' is not a time" in collector.problems[0]
+
+
+def test_a_fill_without_ticker_falls_back_to_market_ticker() -> None:
+    collector = FillCollector()
+    collector.add_raw([{**raw_fill("n", "bid", "2", "0.30"), "ticker": None, "market_ticker": "KXM-2"},
+                       raw_fill("t", "bid", "1", "0.40", ticker="KXM-2")])
+    ledgers = collector.ledgers()
+    assert list(ledgers) == ["KXM-2"] and ledgers["KXM-2"].position == D("3")
 
 
 def test_mixed_timestamp_formats_are_ordered_by_real_time() -> None:

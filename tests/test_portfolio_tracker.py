@@ -225,6 +225,7 @@ def test_historical_fills_are_read_when_the_cutoff_says_so(raw: bool) -> None:
 
 def test_json_document_has_the_documented_shape() -> None:
     client = FakeClient(fills=[fill("1", "A", "bid", "1.5", "0.4", "0.0105")],
+                        positions=[position("A", "1.50", "0.6000", "0", "0.0105")],
                         markets=[market("A", bid="0.41", ask="0.43")])
     document = report_for(client).to_json()
     assert document == {

@@ -89,6 +89,27 @@ def _trade_randomly(client: KalshiClient, rng: random.Random, orders: int) -> No
         _ioc(client, ticker, side, count, price)
 
 
+class TypedOnly:
+    """The same client without `iter_fills_raw`, so the tracker takes the typed `Fill` path."""
+
+    def __init__(self, client: KalshiClient) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "iter_fills_raw":
+            raise AttributeError(name)
+        return getattr(self._client, name)
+
+
+def _both_paths(client: KalshiClient) -> Any:
+    """The report through the raw fast path, after checking the typed path gives the same one."""
+    moment = datetime.now(timezone.utc)
+    raw = PortfolioTracker(client, clock=lambda: moment).build_report()
+    typed = PortfolioTracker(TypedOnly(client), clock=lambda: moment).build_report()
+    assert raw == typed and raw.fills_read == typed.fills_read > 0
+    return raw
+
+
 def _exchange_positions(client: KalshiClient) -> dict[str, Any]:
     return {p.ticker: p for p in client.iter_positions()}
 
@@ -104,7 +125,7 @@ def test_paper_trading_realized_pnl_equals_balance_change(exchange: Any, client:
     _trade_randomly(client, random.Random(20261121), 150)
 
     # before settlement: every figure matches the exchange's own
-    before = PortfolioTracker(client).build_report()
+    before = _both_paths(client)
     assert before.warnings == ()
     held = _exchange_positions(client)
     assert held and {line.ticker for line in before.open_markets} <= set(held)
@@ -132,7 +153,7 @@ def test_paper_trading_realized_pnl_equals_balance_change(exchange: Any, client:
     for ticker, result, value in zip(TICKERS, ("yes", "no", "scalar", "yes"), (None, None, D("0.4559"), None)):
         exchange.engine.settle_market(ticker, result, value)
 
-    after = PortfolioTracker(client).build_report()
+    after = _both_paths(client)
     assert after.warnings == ()
     assert all(line.settled and line.position == 0 for line in after.markets)
     assert after.unrealized == 0
