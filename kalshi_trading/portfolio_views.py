@@ -52,13 +52,26 @@ def _signed(value: Decimal) -> str:
     return text if text.startswith("-") else "+" + text
 
 
+def _held_terms(line: MarketLine, yes_price: Decimal | None) -> Decimal | None:
+    """A YES price as the held side's price: a trader who bought NO at 0.64 reads 0.64, not 0.36."""
+    if yes_price is None or line.position >= 0:
+        return yes_price
+    return 1 - yes_price
+
+
+def _position(line: MarketLine) -> str:
+    if not line.position:
+        return fmt_count(line.position)
+    return f"{fmt_count(abs(line.position))} {'YES' if line.position > 0 else 'NO'}"
+
+
 def _mark(line: MarketLine) -> str:
     if line.mark_source == MarkSource.FLAT:
         return "-"
     if line.mark is None:
         return "no price"
     tag = {MarkSource.MID: "mid", MarkSource.LAST: "last", MarkSource.SETTLEMENT: "final"}
-    return f"{fmt_dollars(line.mark)} {tag.get(line.mark_source, '')}".rstrip()
+    return f"{fmt_dollars(_held_terms(line, line.mark))} {tag.get(line.mark_source, '')}".rstrip()
 
 
 def _fit(text: str, width: int) -> str:
@@ -66,7 +79,7 @@ def _fit(text: str, width: int) -> str:
 
 
 def _cells(market: MarketLine) -> list[str]:
-    return [fmt_count(market.position), _money(market.average_cost), _mark(market),
+    return [_position(market), _money(_held_terms(market, market.average_cost)), _mark(market),
             _money(market.unrealized), fmt_dollars(market.realized), fmt_dollars(market.fees)]
 
 
@@ -111,7 +124,8 @@ def _layout(rows: Sequence[tuple[str | None, list[str]]], width: int) -> list[st
 
 
 def render_table(report: PortfolioReport, width: int) -> list[str]:
-    """Ticker, position, average cost (YES), mark, unrealized, realized, fees; then totals."""
+    """Ticker, position (`10.00 NO`), average cost and mark in the held side's prices,
+    unrealized, realized, fees; then totals. (`pnl --json` keeps the API's YES-book terms.)"""
     rule: tuple[None, list[str]] = (None, [""] * len(HEADERS))
     rows: list[tuple[str | None, list[str]]] = [("Ticker", list(HEADERS)), rule]
     shown_closed = hidden = 0

@@ -48,7 +48,17 @@ def test_wide_screen_puts_each_market_on_one_line_and_narrow_stacks_it() -> None
     assert any(text.startswith(LONG) and text.endswith("0.1400") for text in wide)
     narrow = render_portfolio(_report(), 60)
     at = narrow.index(LONG)                                   # the ticker alone on its line
-    assert narrow[at + 1].split() == ["6.00", "0.4000", "0.4600", "mid", "0.3000", "0.5200", "0.1400"]
+    assert narrow[at + 1].split() == ["6.00", "YES", "0.4000", "0.4600", "mid", "0.3000", "0.5200", "0.1400"]
+
+
+def test_a_no_position_reads_in_no_prices() -> None:
+    """Bought 10 NO at 0.64 (an ask at YES 0.36); the YES mid is 0.38, so NO is worth 0.62."""
+    report = report_for(FakeClient(fills=[fill("1", "KXNOPOS-26NOV21-T1", "ask", "10", "0.36", "0")],
+                                   markets=[market("KXNOPOS-26NOV21-T1", bid="0.36", ask="0.40")]))
+    (row,) = [text for text in render_portfolio(report, 100) if text.startswith("KXNOPOS-26NOV21-T1")]
+    assert row.split()[1:6] == ["10.00", "NO", "0.6400", "0.6200", "mid"]
+    (line,) = report.to_json()["markets"]
+    assert (line["position_fp"], line["average_cost_dollars"]) == ("-10.00", "0.3600")  # API terms
 
 
 def test_narrow_sparklines_keep_the_most_recent_days() -> None:
