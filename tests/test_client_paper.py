@@ -219,7 +219,7 @@ def test_pagination_follows_cursors_across_pages(big_exchange, paper_signer) -> 
 
 def test_200_intents_under_faults_make_exactly_200_orders(tmp_path, rsa_private_key, paper_signer,
                                                           caplog) -> None:
-    caplog.set_level(logging.INFO, logger="kalshi_trading.kalshi_client")
+    caplog.set_level(logging.INFO, logger="kalshi_trading.order_writes")
     with server.start_paper_exchange(tmp_path, universe=build_test_universe(), fail_rate=0.3,
                                      lose_response_rate=0.2, seed=20261121,
                                      public_keys={TEST_KEY_ID: _public_pem(rsa_private_key)}) as running:
