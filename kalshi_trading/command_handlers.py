@@ -19,8 +19,8 @@ from .json_views import (balance_json, cash, dollars, fill_json, market_json, or
                          position_json, settlement_json, to_jsonable)
 from .money import fmt_count, fmt_dollars
 from .order_request import Action, OutcomeSide, TimeInForce
-from .screens_history import (HISTORY_COLUMNS, HISTORY_NOTE, export_history, history_rows, portfolio_document,
-                              portfolio_lines, query_history)
+from .screens_history import (HISTORY_COLUMNS, HISTORY_NOTE, export_history, history_rows, portfolio_view,
+                              query_history)
 from .screens_markets import (MARKET_COLUMNS, book_lines, cost_lines, detail_lines, market_details,
                               market_rows, search_markets, taker_rate, trade_cost)
 from .screens_orders import (MARKET, ORDER_COLUMNS, build_intent, confirm_order, order_rows,
@@ -126,7 +126,7 @@ def settlements(app: "MainApp", args: argparse.Namespace) -> Output:
 
 
 def pnl(app: "MainApp", args: argparse.Namespace) -> Output:
-    return portfolio_document(app), portfolio_lines(app)
+    return portfolio_view(app)
 
 
 def _range(args: argparse.Namespace) -> tuple:

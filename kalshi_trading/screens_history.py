@@ -1,7 +1,7 @@
 """Menus 5-8: portfolio, trade history (with CSV export), strategies, settings.
 
 As in the other screen modules, the data functions (`sync_fills`, `query_history`,
-`export_history`, `portfolio_document`) are shared with the subcommands; `*_screen` only asks and
+`export_history`, `portfolio_view`) are shared with the subcommands; `*_screen` only asks and
 renders.
 """
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .main_app import MainApp
 
 __all__ = ["EVENT_TYPES", "sync_fills", "query_history", "export_history", "history_rows",
-           "HISTORY_COLUMNS", "portfolio_document", "portfolio_lines", "history_screen",
+           "HISTORY_COLUMNS", "portfolio_view", "history_screen",
            "portfolio_screen", "strategies_screen", "settings_screen", "strategy_rows",
            "settings_rows", "FILL_LOOKBACK", "HISTORY_NOTE"]
 
@@ -131,33 +131,30 @@ def _csv_path(text: str) -> Path:
 
 # --- portfolio -----------------------------------------------------------------------------
 
-def portfolio_document(app: "MainApp") -> dict:
-    """The `pnl --json` document: the tracker's report, or balance and positions without it."""
-    if app.tracker is not None:
-        return app.tracker.build_report().to_json()
-    return {"balance": balance_json(app.client.get_balance()),
-            "market_positions": [position_json(p) for p in app.client.iter_positions()]}
-
-
-def portfolio_lines(app: "MainApp") -> list[str]:
-    """The portfolio screen: `render_portfolio` when the tracker exists, else a plain table."""
+def portfolio_view(app: "MainApp") -> tuple[dict, list[str]]:
+    """The `pnl --json` document and the portfolio screen, from ONE read of the account: the
+    balance line, then the tracker's report (or, without a tracker, balance and positions)."""
+    balance = app.client.get_balance()
+    head = [f"Balance: ${cash(balance.balance)} available to trade   "
+            f"portfolio value ${cash(balance.portfolio_value)}", ""]
     if app.tracker is not None:
         from .portfolio_tracker import render_portfolio
-        return list(render_portfolio(app.tracker.build_report(), app.cli.width))
-    balance = app.client.get_balance()
-    lines = [f"Balance: ${cash(balance.balance)}", "Positions (YES > 0, NO < 0):"]
+        report = app.tracker.build_report()
+        return report.to_json(), head + list(render_portfolio(report, app.cli.width))
     positions = [p for p in app.client.iter_positions() if p.position != 0]
+    document = {"balance": balance_json(balance), "market_positions": [position_json(p) for p in positions]}
+    lines = head + ["Positions (YES > 0, NO < 0):"]
     lines += [f"  {p.ticker:<30} {fmt_count(p.position):>10}  exposure {dollars(p.market_exposure)}"
               f"  realized {dollars(p.realized_pnl)}  fees {dollars(p.fees_paid)}" for p in positions]
     if not positions:
         lines.append("  (none)")
-    return lines
+    return document, lines
 
 
 def portfolio_screen(app: "MainApp") -> None:
     """Menu 5."""
     app.cli.heading("Portfolio")
-    app.cli.lines(portfolio_lines(app))
+    app.cli.lines(portfolio_view(app)[1])
 
 
 # --- strategies and settings ---------------------------------------------------------------

@@ -76,7 +76,11 @@ def test_order_then_positions_orders_fills_pnl_balance(config, exchange) -> None
     orders = ok_json(config, ["orders", "--status", "executed"])["orders"]
     assert any(o["ticker"] == tick for o in orders)
     assert isinstance(ok_json(config, ["balance"])["balance"], int)
-    assert ok_json(config, ["pnl"])
+    pnl = ok_json(config, ["pnl"])
+    line = next(m for m in pnl["markets"] if m["ticker"] == tick)
+    assert (line["position_fp"], line["settled"]) == ("5.00", False)
+    assert set(pnl) == {"realized_pnl_dollars", "unrealized_pnl_dollars", "fees_paid_dollars", "markets",
+                        "warnings"}
     assert "settlements" in ok_json(config, ["settlements"])
     history = ok_json(config, ["history"])["events"]
     assert {"submission", "fill"} <= {e["event_type"] for e in history if e.get("ticker") == tick}

@@ -231,6 +231,8 @@ def test_history_filters_and_exports_csv(config, exchange, tmp_path: Path) -> No
 
 def test_portfolio_strategies_and_settings_screens(config, exchange) -> None:
     out = drive(config, "5\n7\n8\n0\n")
+    available = Decimal(exchange.engine.balance(exchange.key_id)["balance_dollars"])
+    assert f"Balance: ${available:.2f} available to trade" in out       # the balance heads the screen
     assert "Portfolio" in out and "Strategies" in out
     assert "Settings" in out and "paper" in out and exchange.base_url in out
     assert exchange.key_id not in out and str(exchange.private_key_path) not in out
