@@ -87,6 +87,7 @@ class PaperEngine(TradingMixin, LifecycleMixin, PortfolioMixin):
         self._id_factory = id_factory or (lambda: str(uuid.uuid4()))
         self.lock = threading.RLock()
         self._fee_rules: dict[str, tuple[Decimal, Decimal, float]] = {}
+        self.on_market_read: Callable[[str], None] | None = None  # live refresh: which books are wanted
         with self.lock:
             self._load_state()
 
@@ -336,7 +337,9 @@ class PaperEngine(TradingMixin, LifecycleMixin, PortfolioMixin):
     def get_market(self, ticker: str) -> dict:
         with self.lock:
             now_s = self._read_now()
-            return self._market(ticker).to_api(now_s)
+            body = self._market(ticker).to_api(now_s)
+            self._noted(ticker)
+            return body
 
     def _event_json(self, event: dict, nested: bool, now_s: float) -> tuple[dict, list[dict]]:
         markets = [m.to_api(now_s) for m in self.markets.values() if m.event_ticker == event["event_ticker"]]
@@ -375,7 +378,13 @@ class PaperEngine(TradingMixin, LifecycleMixin, PortfolioMixin):
             self._read_now()
             if not isinstance(depth, int) or not 0 <= depth <= 100:
                 raise reject(400, "invalid_parameters", "depth must be between 0 and 100")
-            return self._market(ticker).orderbook(depth)
+            body = self._market(ticker).orderbook(depth)
+            self._noted(ticker)
+            return body
+
+    def _noted(self, ticker: str) -> None:
+        if self.on_market_read is not None:
+            self.on_market_read(ticker)
 
     def list_trades(self, ticker: str | None = None, min_ts: int | None = None,
                     max_ts: int | None = None) -> list[dict]:

@@ -14,6 +14,7 @@ import logging
 import uuid
 from datetime import datetime, timezone
 from decimal import ROUND_FLOOR, Decimal
+from typing import Iterable
 
 from ..errors import ExchangeRejection
 from ..money import ONE, ZERO, fmt_count, fmt_dollars_fine
@@ -96,6 +97,34 @@ class LifecycleMixin:
                 self._settle(market, update.result, update.settlement_value, ts_ms)
         if not replay:
             self._touch_market(market)
+
+    def apply_updates(self, updates: Iterable[MarketUpdate]) -> int:
+        """Apply market updates from outside the timeline (live refresh) now, through the path
+        timeline updates take: a crossing book fills resting user orders as makers, a close cancels
+        them, a result settles. All of them are ONE store transaction; if anything fails the engine
+        reloads from the store and the error propagates. Trade prints are refused (a print's id
+        comes from its timeline position). Returns how many updates were applied."""
+        updates = list(updates)
+        if any(update.trade is not None for update in updates):
+            raise ValueError("apply_updates takes books, statuses and results, not trade prints")
+        with self.lock:
+            self._maybe_advance(self._clock())
+            self._dirty.clear()
+            try:
+                for update in updates:
+                    self._apply_update(update, -1, replay=False)
+                self._flush()
+            except BaseException:
+                self._recover()
+                raise
+            return len(updates)
+
+    def watched_tickers(self) -> set[str]:
+        """Unsettled markets where some user has a resting order or an open position."""
+        with self.lock:
+            tickers = {ticker for (_, ticker), orders in self._resting.items() if orders}
+            tickers.update(ticker for (_, ticker), position in self._positions.items() if position.position_ct)
+            return tickers - set(self.settled)
 
     def _expire_due(self, now_s: float) -> None:
         while self._expiries and self._expiries[0][0] <= now_s:

@@ -9,7 +9,8 @@ market_data_wire.py    any wire era -> era-3 dicts; what a recorded file holds
 market_data_books.py   price levels from a top of book and a depth
 market_data_dir.py     a folder of recorded responses
 market_data_replay.py  the recorded 15-minute XRP markets, replayed open -> settle, cycling
-market_data_live.py    a bounded snapshot of production's public endpoints
+market_data_live.py    a bounded snapshot of production's public endpoints, and `LiveRefresher`,
+                       which keeps the books users care about fresh while the exchange runs
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import requests
 
 from .market_data_dir import load_dir
-from .market_data_live import DEFAULT_MAX_MARKETS, LiveDataUnavailable, load_live
+from .market_data_live import DEFAULT_MAX_MARKETS, LiveDataUnavailable, LiveRefresher, load_live
 from .market_data_replay import load_replay
 from .universe import MarketUniverse
 
-__all__ = ["PROD_PUBLIC_URL", "BUNDLED_DIR", "load_universe", "load_bundled", "print_to_stderr"]
+__all__ = ["PROD_PUBLIC_URL", "BUNDLED_DIR", "load_universe", "load_bundled", "print_to_stderr",
+           "start_live_refresh"]
 
 PROD_PUBLIC_URL = "https://external-api.kalshi.com/trade-api/v2"
 BUNDLED_DIR = Path(__file__).resolve().parent / "data"
@@ -76,6 +78,26 @@ def load_universe(spec: str = "bundled", *, start: datetime, speed: float = 1.0,
     except FileNotFoundError:
         on_notice(f"market data folder {folder} not found; using bundled data")
         return load_bundled(start=start, speed=speed, now=now)
+
+
+
+def start_live_refresh(engine: Any, *, market_data: str, universe_given: bool, live_base_url: str | None,
+                       session: requests.Session | None, interval: float | None,
+                       clock: Callable[[], datetime]) -> LiveRefresher | None:
+    """A started `LiveRefresher` (hooked to `engine.on_market_read`) when the engine trades on live
+    data rather than its bundled fallback; else None. A universe the caller built is refreshed only
+    from an explicit `live_base_url`, so tests never reach production by accident."""
+    if interval is None or not str(getattr(engine.universe, "source", "")).startswith("live:"):
+        return None
+    if live_base_url is None:
+        if universe_given or market_data.strip() != "live":
+            return None
+        live_base_url = PROD_PUBLIC_URL
+    refresher = LiveRefresher(engine, session if session is not None else requests.Session(),
+                              live_base_url, clock=clock, interval=interval, own_session=session is None)
+    engine.on_market_read = refresher.note_read
+    refresher.start()
+    return refresher
 
 
 def load_bundled(*, start: datetime, speed: float = 1.0, now: datetime | None = None) -> MarketUniverse:

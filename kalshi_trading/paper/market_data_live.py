@@ -8,29 +8,52 @@ as for recordings (synthesized series, a modest book around the market's best bi
 
 Clock: the snapshot is taken `now`; live times stay where they are when `speed` is 1, and
 otherwise keep their distance from `now` divided by `speed`.
+
+`LiveRefresher` then keeps the snapshot from going stale where it matters: a background thread
+owned by the running exchange polls `GET /markets/{t}/orderbook` and `GET /markets/{t}` for the
+markets users care about (every market with a resting user order or an open user position, then
+the most recently read ones), at most `max_per_cycle` markets every `interval` seconds (oldest-polled
+first), and feeds the changes to `engine.apply_updates` as the replay's `MarketUpdate`s: a new book
+(which may fill resting user orders), a status that is no longer open (which cancels them), and a
+`finalized` result (which settles). Not refreshed: markets nobody touches, the market list itself
+(no new markets appear), prices and volumes in the market records, and public trade prints (live
+has none; the only fills come from books crossing user orders). A failing host is logged once per
+outage at WARNING; the last books stay and the next cycle retries.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Callable
 from urllib.parse import quote, urlsplit
 
 import requests
 
 from ..errors import KalshiTradingError
+from ..money import ONE, ZERO, parse_dollars
 from .market_data_dir import finish_universe
 from .market_data_wire import ClockMap, normalize_event, normalize_market, normalize_series, read_book
-from .universe import BookSnapshot, MarketUniverse
+from .universe import BookSnapshot, MarketUniverse, MarketUpdate
 
-__all__ = ["LiveDataUnavailable", "DEFAULT_MAX_MARKETS", "DEFAULT_TIMEOUT", "MAX_SERIES", "load_live"]
+__all__ = ["LiveDataUnavailable", "DEFAULT_MAX_MARKETS", "DEFAULT_TIMEOUT", "MAX_SERIES", "load_live",
+           "LiveRefresher", "REFRESH_INTERVAL", "REFRESH_MAX_PER_CYCLE", "REFRESH_RECENT"]
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_MARKETS = 100
 DEFAULT_TIMEOUT = (3.05, 5.0)  # (connect, read) seconds per request
 MAX_SERIES = 40
 _WORKERS = 4
-_RECORD_ERRORS = (KalshiTradingError, ValueError, TypeError, KeyError, AttributeError)
+REFRESH_INTERVAL = 5.0      # seconds between refresh cycles
+REFRESH_MAX_PER_CYCLE = 8   # markets per cycle, 2 GETs each: <= 3.2 requests/s at the default interval
+REFRESH_RECENT = 16         # most recently read markets kept fresh besides the users' own
+_RECORD_ERRORS = (KalshiTradingError, ValueError, TypeError, KeyError, AttributeError, ArithmeticError)
 
 
 class LiveDataUnavailable(KalshiTradingError):
@@ -135,3 +158,162 @@ def _store(action: Callable[[], None]) -> None:
         action()
     except _RECORD_ERRORS:
         pass
+
+
+_SETTLED = ("finalized", "settled")
+_CLOSING = ("closed", "determined", "disputed", "amended") + _SETTLED   # a pause is not mirrored
+
+
+@dataclass(frozen=True)
+class _Polled:
+    """One market as live showed it; `result` only when finalized with a usable result."""
+
+    ticker: str
+    book: BookSnapshot
+    status: str
+    result: str | None
+    value: Decimal | None
+
+
+class LiveRefresher:
+    """Polls live books, statuses and results of the markets users care about (module docstring).
+
+    `start()` runs `run_once()` every `interval` seconds on a daemon thread until `stop()`;
+    `note_read(ticker)` (the engine's `on_market_read` hook) marks a market as recently wanted.
+    """
+
+    def __init__(self, engine: Any, session: requests.Session, base_url: str, *,
+                 clock: Callable[[], datetime], interval: float = REFRESH_INTERVAL,
+                 max_per_cycle: int = REFRESH_MAX_PER_CYCLE, recent: int = REFRESH_RECENT,
+                 timeout: tuple[float, float] = DEFAULT_TIMEOUT, own_session: bool = False) -> None:
+        if not interval > 0 or max_per_cycle < 1:
+            raise ValueError("interval must be positive and max_per_cycle at least 1")
+        self._engine, self._clock, self._interval = engine, clock, interval
+        self._max, self._recent_max = max_per_cycle, recent
+        self._session, self._own_session = session, own_session
+        self._reader = _Reader(session, base_url, timeout)
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._recent_lock = threading.Lock()
+        self._polled: dict[str, int] = {}       # ticker -> cycle it was last polled in
+        self._books: dict[str, BookSnapshot] = {}  # the last book applied per ticker
+        self._cycle = 0
+        self._outage = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    def note_read(self, ticker: str) -> None:
+        with self._recent_lock:
+            self._recent[ticker] = None
+            self._recent.move_to_end(ticker)
+            while len(self._recent) > self._recent_max:
+                self._recent.popitem(last=False)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="paper-live-refresh", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """End the thread; an update it is about to apply is dropped (checked under the engine lock).
+        A request in flight may outlive `timeout`; the daemon thread then ends on its own."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        if self._own_session:
+            self._session.close()
+
+    def _run(self) -> None:
+        failed_before = False
+        while not self._stop.wait(self._interval):
+            try:
+                self.run_once()
+                failed_before = False
+            except Exception:  # noqa: BLE001 - a refresh bug must never take the exchange down
+                if not failed_before:
+                    logger.warning("live market data refresh failed; retrying every %gs",
+                                   self._interval, exc_info=True)
+                failed_before = True
+
+    def choose(self) -> list[str]:
+        """This cycle's markets: users' first, then recent reads; least recently polled first."""
+        watched = sorted(self._engine.watched_tickers())
+        with self._recent_lock:
+            recent = list(reversed(self._recent))
+        with self._engine.lock:
+            known, settled = set(self._engine.markets), set(self._engine.settled)
+        wanted = [t for t in dict.fromkeys(watched + recent) if t in known and t not in settled]
+        wanted.sort(key=lambda ticker: self._polled.get(ticker, -1))   # stable: users' stay first
+        return wanted[:self._max]
+
+    def run_once(self) -> int:
+        """One cycle: poll the chosen markets and apply what changed. Returns markets polled OK."""
+        self._cycle += 1
+        chosen = self.choose()
+        polled: list[_Polled] = []
+        problem = None
+        for ticker in chosen:
+            if self._stop.is_set():
+                return 0
+            self._polled[ticker] = self._cycle
+            try:
+                polled.append(self._poll(ticker))
+            except _RECORD_ERRORS as exc:
+                problem = problem or str(exc)
+                logger.debug("live refresh of %s failed: %s", ticker, exc)
+        self._note_health(len(chosen), len(polled), problem)
+        if polled:
+            self._apply(polled)
+        return len(polled)
+
+    def _poll(self, ticker: str) -> _Polled:
+        quoted = quote(ticker, safe="")
+        book = read_book(self._reader.get(f"/markets/{quoted}/orderbook"), ticker)
+        raw = self._reader.get(f"/markets/{quoted}").get("market")
+        if not isinstance(raw, dict):
+            raise LiveDataUnavailable(f"no market record for {ticker} from {self._reader.host}")
+        market = normalize_market(raw, lambda moment: moment)
+        status, result = market["status"], market["result"]
+        value = parse_dollars(market["settlement_value_dollars"], "settlement_value_dollars") \
+            if market.get("settlement_value_dollars") else None
+        usable = result in ("yes", "no") or (result == "scalar" and value is not None and ZERO <= value <= ONE)
+        if status not in _SETTLED or not usable:
+            result, value = None, None
+        return _Polled(ticker, book, status, result, value)
+
+    def _note_health(self, tried: int, ok: int, problem: str | None) -> None:
+        if tried and not ok and not self._outage:
+            self._outage = True
+            logger.warning("live market data refresh failing (%s); keeping the last books, "
+                           "retrying every %gs", problem, self._interval)
+        elif ok and self._outage:
+            self._outage = False
+            logger.info("live market data refresh recovered")
+
+    def _apply(self, polled: list[_Polled]) -> None:
+        engine = self._engine
+        with engine.lock:
+            if self._stop.is_set():
+                return
+            at = self._clock()
+            updates = [u for u in (self._update(at, item) for item in polled) if u is not None]
+            if updates:
+                engine.apply_updates(updates)
+            for item in polled:
+                self._books[item.ticker] = item.book
+
+    def _update(self, at: datetime, polled: _Polled) -> MarketUpdate | None:
+        """What changed since the last book applied and the engine's status, or None."""
+        current = self._engine.markets.get(polled.ticker)
+        if current is None:
+            return None
+        book = polled.book if self._books.get(polled.ticker) != polled.book else None
+        status = polled.status if polled.status in _CLOSING else None
+        if status == current.status and polled.result is None:
+            status = None
+        if book is None and status is None:
+            return None
+        return MarketUpdate(at=at, ticker=polled.ticker, book=book, status=status, result=polled.result,
+                            settlement_value=polled.value)

@@ -303,6 +303,7 @@ class RunningExchange:
     _thread: threading.Thread | None = field(default=None, repr=False)
     _store: Any = field(default=None, repr=False)
     _dir_lock: Any = field(default=None, repr=False)
+    live_refresh: Any = field(default=None, repr=False)   # the LiveRefresher on live data, else None
 
     @property
     def port(self) -> int:
@@ -313,6 +314,8 @@ class RunningExchange:
         server, self._server = self._server, None
         if server is None:
             return
+        if self.live_refresh is not None:
+            self.live_refresh.stop()
         _shutdown_promptly(server)
         server.server_close()
         server.close_open_connections()
@@ -335,7 +338,7 @@ class RunningExchange:
 
 def _open_state(data_dir: Path, *, market_data: str, universe: Any, speed: float,
                 clock: Callable[[], datetime], on_notice: Callable[[str], None],
-                live_base_url: str | None) -> tuple[Any, Any]:
+                live_base_url: str | None, live_session: Any = None) -> tuple[Any, Any]:
     """Open the store, pin the replay start in its meta, load the market data, build the engine."""
     from .engine import PaperEngine  # imported here: the engine is heavy and the CLI's --help is not
     from .store import Store
@@ -355,7 +358,8 @@ def _open_state(data_dir: Path, *, market_data: str, universe: Any, speed: float
             from .market_data import PROD_PUBLIC_URL, load_universe
 
             universe = load_universe(market_data, start=replay_start, speed=speed, now=clock(),
-                                     on_notice=on_notice, live_base_url=live_base_url or PROD_PUBLIC_URL)
+                                     on_notice=on_notice, live_base_url=live_base_url or PROD_PUBLIC_URL,
+                                     session=live_session)
         engine = PaperEngine(universe, store, clock=clock)
     except BaseException:
         getattr(store, "close", lambda: None)()
@@ -386,13 +390,16 @@ def start_paper_exchange(data_dir: Path, *, host: str = "127.0.0.1", port: int =
                          clock: Callable[[], datetime] | None = None,
                          max_clock_skew_s: float = 30,
                          on_notice: Callable[[str], None] | None = None,
-                         live_base_url: str | None = None) -> RunningExchange:
+                         live_base_url: str | None = None, live_session: Any = None,
+                         live_refresh_interval: float | None = 5.0) -> RunningExchange:
     """Start the paper exchange in a background thread and return it serving.
 
     With no `public_keys`, the paper key pair in `data_dir` is used (made on first start); its id and
     private key path are on the result. `universe` overrides `market_data` (tests, benchmarks).
     `on_notice` gets market-data notices such as the live -> bundled fallback (default: a logged
     warning); `live_base_url` points `live` somewhere other than production's public API.
+    On live data a `LiveRefresher` keeps the books users care about fresh every
+    `live_refresh_interval` seconds (None: never) through `live_session` (default: its own).
     One exchange at a time owns a data dir: a second start on it is a ConfigError.
     """
     clock = clock or utc_now
@@ -408,7 +415,8 @@ def start_paper_exchange(data_dir: Path, *, host: str = "127.0.0.1", port: int =
             paper_key = ensure_paper_key(data_dir)
             keys.register(paper_key.key_id, paper_key.public_pem)
         store, engine = _open_state(data_dir, market_data=market_data, universe=universe, speed=speed,
-                                    clock=clock, on_notice=notice, live_base_url=live_base_url)
+                                    clock=clock, on_notice=notice, live_base_url=live_base_url,
+                                    live_session=live_session)
     except BaseException:
         dir_lock.release()
         raise
@@ -418,6 +426,11 @@ def start_paper_exchange(data_dir: Path, *, host: str = "127.0.0.1", port: int =
         getattr(store, "close", lambda: None)()
         dir_lock.release()
         raise
+    from .market_data import start_live_refresh
+
+    refresher = start_live_refresh(engine, market_data=market_data, universe_given=universe is not None,
+                                   live_base_url=live_base_url, session=live_session,
+                                   interval=live_refresh_interval, clock=clock)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5},
                               name="paper-exchange", daemon=True)
     thread.start()
@@ -427,6 +440,7 @@ def start_paper_exchange(data_dir: Path, *, host: str = "127.0.0.1", port: int =
         key_id=paper_key.key_id if paper_key else None,
         private_key_path=paper_key.private_key_path if paper_key else None,
         key_created=bool(paper_key and paper_key.created),
-        _server=server, _thread=thread, _store=store, _dir_lock=dir_lock)
+        _server=server, _thread=thread, _store=store, _dir_lock=dir_lock, live_refresh=refresher)
     logger.info("paper exchange serving on %s:%s", bound_host, bound_port)
     return running
+
