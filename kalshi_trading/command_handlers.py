@@ -24,7 +24,7 @@ from .screens_history import (HISTORY_COLUMNS, HISTORY_NOTE, export_history, his
 from .screens_markets import (MARKET_COLUMNS, book_lines, cost_lines, detail_lines, market_details,
                               market_rows, search_markets, taker_rate, trade_cost)
 from .screens_orders import (MARKET, ORDER_COLUMNS, build_intent, confirm_order, order_rows,
-                             placed_as, preview_lines, result_lines)
+                             placed_as, preview_lines, result_lines, submit_or_explain)
 from .trading_cli import Column, render_table
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ def order(app: "MainApp", args: argparse.Namespace) -> Output:
         if not confirm_order(app.cli, app.config.mode, mkt.ticker):
             raise UserInputError("not confirmed; nothing was sent")
     before = _balance_or_none(app)
-    result = app.executor.submit(intent)
+    result = submit_or_explain(app, intent)
     after = _balance_or_none(app) if before is not None else None
     return {"order": _result_json(result)}, result_lines(result, before, after)
 
@@ -199,6 +199,8 @@ def _result_json(result: object) -> dict:
     return {"order_id": getattr(result, "order_id", None),
             "client_order_id": getattr(result, "client_order_id", None),
             "status": getattr(result, "status", None),
+            "already_placed": bool(getattr(result, "found_existing", False)),
+            "warnings": list(getattr(result, "warnings", ())),
             "fill_count": fp("fill_count", fmt_count), "remaining_count": fp("remaining_count", fmt_count),
             "average_fill_price": fp("average_fill_price", dollars),
             "average_fee_paid": fp("average_fee_paid", dollars)}

@@ -81,8 +81,10 @@ class MainApp:
     def build(cls, config: Config, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
               terminal_size: Callable[[], object] | None = None, session: Any = None,
               rate_limiter: Any = None, clock: Clock | None = None, market_data: str = "bundled",
-              paper_universe: Any = None) -> "MainApp":
-        """Construct the whole session for `config`; every dependency is passed explicitly."""
+              paper_universe: Any = None, client_options: dict[str, Any] | None = None) -> "MainApp":
+        """Construct the whole session for `config`; every dependency is passed explicitly.
+
+        `client_options` go to `KalshiClient` (tests: fewer retries, no real sleeps)."""
         import requests
 
         from .kalshi_client import KalshiClient
@@ -108,7 +110,8 @@ class MainApp:
             signer = KalshiSigner(key_id, load_private_key(Path(key_path)))
             session = session if session is not None else requests.Session()
             client = KalshiClient(base_url, signer, session=session,
-                                  rate_limiter=rate_limiter or RateLimiter(config.rate_tier))
+                                  rate_limiter=rate_limiter or RateLimiter(config.rate_tier),
+                                  **(client_options or {}))
             closers.append(client.close)
             logger = TradeLogger(config.log_dir, clock=clock)
             closers.append(logger.close)
@@ -232,6 +235,11 @@ class MainApp:
         else:
             self.cli.write("== PAPER mode: external paper exchange; no real money ==")
         self.cli.write(f"Environment: {mode.value}   Base URL: {self.base_url}")
+        unanswered = self.logger.unanswered_submissions()
+        if unanswered:
+            markets = ", ".join(sorted({str(rec.get("ticker")) for rec in unanswered}))
+            self.cli.write(f"Note: {len(unanswered)} order(s) sent earlier never got an answer ({markets}); "
+                           "each is looked up before your next order on its market")
         balance = self.client.get_balance()
         self.cli.write(f"Balance: ${cash(balance.balance)}")
 

@@ -2,8 +2,9 @@
 
 `normalize_intent` and `check_against_market` reject anything the exchange would refuse, with one
 line a trader can act on; `check_risk` is the configured risk gate; `estimate_fill` walks the book
-up to the limit price; `OrderPreview` is what the trader confirms. The executor wires them to the
-client; nothing here sends a request.
+up to the limit price; `OrderPreview` is what the trader confirms and `SubmissionResult` what came of it;
+`submission_fields` / `same_order` are how the audit trail names a submission and recognises a
+retry of it. The executor wires them to the client; nothing here sends a request.
 """
 
 from __future__ import annotations
@@ -12,18 +13,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .config import RiskLimits
-from .errors import RiskLimitExceeded, UserInputError
-from .models import Market, Orderbook
+from .errors import RiskLimitExceeded, TransientApiError, UserInputError
+from .models import CreateOrderResult, Market, Order, Orderbook
 from .money import ONE, ZERO, fmt_count, fmt_dollars, parse_count, parse_dollars, trade_fee
 from .order_request import (Action, BookSide, OrderIntent, OrderRequestV2, OutcomeSide,
                             SelfTradePrevention, TimeInForce)
 from .timeutil import from_unix, to_iso_z
 
 __all__ = ["FillEstimate", "OrderPreview", "normalize_intent", "check_against_market",
-           "check_risk", "estimate_fill", "exposure_cost", "worst_case_loss", "book_side_terms"]
+           "check_risk", "estimate_fill", "exposure_cost", "worst_case_loss", "book_side_terms",
+           "SubmissionResult", "order_status", "submission_fields", "same_order", "existing_result",
+           "unanswered_error", "RECORD_OWN"]
 
 E = TypeVar("E", bound=Enum)
 
@@ -214,3 +217,102 @@ def _signed(position: Decimal) -> str:
 def book_side_terms(side: BookSide) -> tuple[Action, OutcomeSide]:
     """A resting order's side read as a buy: bid buys YES, ask buys NO (the same under netting)."""
     return Action.BUY, OutcomeSide.YES if side is BookSide.BID else OutcomeSide.NO
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """What happened to a submitted order."""
+
+    intent: OrderIntent
+    request: OrderRequestV2
+    order_id: str
+    client_order_id: str
+    status: str                         # resting | executed | canceled (IOC/FOK remainder)
+    fill_count: Decimal
+    remaining_count: Decimal
+    average_fill_price: Decimal | None  # YES dollars, as the exchange reports it
+    average_fee_paid: Decimal | None    # per contract
+    fills_imported: int
+    warnings: tuple[str, ...] = ()
+    # True when an earlier, unanswered attempt turned out to have placed this order: nothing new
+    # was sent this time.
+    found_existing: bool = False
+
+    @property
+    def average_outcome_price(self) -> Decimal | None:
+        """The average fill price in the intent's own terms (a NO buyer sees NO prices)."""
+        if self.average_fill_price is None:
+            return None
+        yes = self.average_fill_price
+        return yes if self.intent.outcome is OutcomeSide.YES else ONE - yes
+
+    def describe(self) -> str:
+        """One line for the screen."""
+        text = (f"order {self.order_id} {self.status}: filled {fmt_count(self.fill_count)}, "
+                f"resting {fmt_count(self.remaining_count)}")
+        price = self.average_outcome_price
+        return text + (f" at average {fmt_dollars(price)}" if price is not None else "")
+
+
+def order_status(request: OrderRequestV2, fill_count: Decimal, remaining: Decimal) -> str:
+    """resting | executed | canceled (the IOC/FOK remainder), from the create answer."""
+    if remaining > ZERO:
+        return "resting"
+    return "executed" if fill_count >= request.count else "canceled"
+
+
+# Keys a log record gets from the logger or the outcome, not from the submitted order.
+RECORD_OWN = ("event_type", "created_time", "logged_time", "status", "message", "order_id")
+# What makes two submissions the same intent: the trader's terms and the order they put on the book
+# (the expiry is left out: "30m" typed twice gives two times; a resend with the first attempt's
+# client_order_id keeps the first attempt's order anyway).
+SAME_ORDER = ("ticker", "action", "outcome_side", "book_side", "yes_price_dollars", "count_fp",
+              "time_in_force", "post_only", "reduce_only")
+
+
+def submission_fields(intent: OrderIntent, client_order_id: str) -> dict[str, Any]:
+    """What the audit trail records about a submission, in the trader's terms and the V2 request's."""
+    request = intent.to_v2(client_order_id or None)
+    return {
+        "ticker": intent.ticker, "outcome_side": intent.outcome, "action": intent.action,
+        "book_side": request.side, "count_fp": fmt_count(intent.count),
+        "yes_price_dollars": fmt_dollars(request.price),
+        "no_price_dollars": fmt_dollars(ONE - request.price), "client_order_id": client_order_id or None,
+        "time_in_force": intent.time_in_force, "expiration_time": intent.expiration_time,
+        "post_only": intent.post_only or None, "reduce_only": intent.reduce_only or None,
+        "tags": list(intent.tags) or None,
+    }
+
+
+def same_order(record: dict, fields: dict[str, Any]) -> bool:
+    """True when a logged submission would put the same order on the book as `fields`."""
+    def text(value: Any) -> str | None:
+        return None if value is None else str(value)
+    return all(text(record.get(key)) == text(fields.get(key)) for key in SAME_ORDER)
+
+
+def existing_result(intent: OrderIntent, order: Order, imported: int, warnings: list[str]) -> SubmissionResult:
+    """The result of a submission whose earlier, unanswered attempt is on the exchange."""
+    created = CreateOrderResult.from_order(order)
+    when = f" at {order.created_time:%Y-%m-%d %H:%M:%S}Z" if order.created_time else ""
+    return SubmissionResult(
+        intent=intent, request=intent.to_v2(order.client_order_id), order_id=order.order_id,
+        client_order_id=order.client_order_id, status=order.status, fill_count=order.fill_count,
+        remaining_count=order.remaining_count, average_fill_price=created.average_fill_price,
+        average_fee_paid=created.average_fee_paid, fills_imported=imported, found_existing=True,
+        warnings=(f"this order was already placed{when} (its answer was lost); it was not sent again",
+                  *warnings))
+
+
+def unanswered_error(exc: TransientApiError, client_order_id: str) -> TransientApiError:
+    """The create failed without a clear answer: say what that means and what to do, in one line."""
+    reason = " ".join(exc.message.split(" (")[0].split())[:50]
+    if exc.maybe_applied:
+        text = (f"no answer from the exchange ({reason}): the order may or may not be placed "
+                f"(client_order_id {client_order_id[:8]}…). Check open orders; the same order sent "
+                "again is looked up first, never placed twice")
+    else:
+        text = f"the exchange could not take the order ({reason}); it was not placed. Try again"
+    error = TransientApiError(text, status=exc.status, code=exc.code)
+    error.maybe_applied = exc.maybe_applied
+    return error

@@ -52,10 +52,16 @@ def query_history(app: "MainApp", *, start: datetime | None = None, end: datetim
 
 
 def export_history(app: "MainApp", path: Path, *, start: datetime | None = None,
-                   end: datetime | None = None, ticker: str | None = None) -> int:
+                   end: datetime | None = None, ticker: str | None = None,
+                   event_types: list[str] | None = None, sync: bool = True) -> int:
     """Write the matching records to `path` as CSV (atomically); returns the row count."""
-    sync_fills(app, since=start)
-    return app.logger.export_csv(path, start=start, end=end, ticker=ticker)
+    if sync:
+        sync_fills(app, since=start)
+    try:
+        return app.logger.export_csv(path, start=start, end=end, ticker=ticker, event_types=event_types)
+    except OSError as exc:  # a path the trader typed: say why in one line, like any other input
+        raise UserInputError(f"cannot write {path}: {exc.strerror or type(exc).__name__}; "
+                             "nothing was exported") from None
 
 
 def history_rows(records: list[dict]) -> list[list[str]]:
@@ -112,8 +118,8 @@ def history_screen(app: "MainApp") -> None:
     if out.exists() and not cli.confirm(f"{out} exists. Replace it?"):
         cli.write("Not exported.")
         return
-    rows = app.logger.export_csv(out, start=start, end=end, ticker=ticker,
-                                 event_types=[kind] if kind else None)
+    rows = export_history(app, out, start=start, end=end, ticker=ticker,
+                          event_types=[kind] if kind else None, sync=False)   # synced just above
     cli.write(f"Exported {rows} row(s) to {out}")
 
 

@@ -14,7 +14,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, Callable
 
 from .config import Mode
-from .errors import KalshiTradingError, UserInputError
+from .errors import KalshiTradingError, TransientApiError, UserInputError
 from .json_views import cash
 from .input_parsing import (parse_action, parse_count, parse_expiry, parse_optional, parse_outcome,
                             parse_positive_int, parse_price, parse_tif)
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .trade_executor import SubmissionResult
 
 __all__ = ["MARKET", "price_on_grid", "build_intent", "preview_lines", "result_lines",
-           "confirm_order", "place_order_screen", "open_orders_screen", "order_rows",
+           "confirm_order", "submit_or_explain", "place_order_screen", "open_orders_screen", "order_rows",
            "ORDER_COLUMNS", "resting_orders", "placed_as"]
 
 MARKET = "market"
@@ -140,7 +140,8 @@ def result_lines(result: "SubmissionResult", balance_before: Decimal | None = No
                  balance_after: Decimal | None = None) -> list[str]:
     """What the exchange said: order id, status, filled, resting, average price (in the order's
     own terms: a NO order shows the NO price) and, when known, how the balance moved."""
-    lines = [f"Sent: {result.describe()}"]
+    head = "Already placed, not sent again" if getattr(result, "found_existing", False) else "Sent"
+    lines = [f"{head}: {result.describe()}"]
     if result.average_fill_price is not None and result.intent.outcome is OutcomeSide.NO:
         lines.append(f"  (YES book: {result.request.side.value} at average YES "
                      f"{fmt_dollars(result.average_fill_price)})")
@@ -207,9 +208,22 @@ def place_order_screen(app: "MainApp") -> None:
         cli.write("Not sent.")
         return
     before = _balance(app)
-    result = app.executor.submit(intent)
+    result = submit_or_explain(app, intent)
     cli.lines(wrap_lines(result_lines(result, before, _balance(app) if before is not None else None),
                          cli.width))
+
+
+def submit_or_explain(app: "MainApp", intent: OrderIntent) -> "SubmissionResult":
+    """`executor.submit`; Ctrl-C while the order is on its way becomes an error that says whether it
+    may have been placed (the trade log knows whether it was sent) and what a retry will do."""
+    try:
+        return app.executor.submit(intent)
+    except KeyboardInterrupt:
+        if app.logger.unanswered_submissions(intent.ticker):
+            raise TransientApiError("interrupted while sending: the order may or may not be placed. Check "
+                                    "open orders; the same order sent again is looked up first, never "
+                                    "placed twice") from None
+        raise UserInputError("interrupted; nothing was sent") from None
 
 
 def _quote_lines(market: Market) -> list[str]:
@@ -298,10 +312,13 @@ def _menu_choice(text: str, actions: dict) -> Any:
     return actions[key]
 
 
-def _pick(cli: TradingCLI, orders: list[Order]) -> Order:
+def _pick(cli: TradingCLI, orders: list[Order]) -> Order | None:
+    """The order to act on; None (back to the list) when the trader just presses Enter."""
     if len(orders) == 1:
         return orders[0]
-    return orders[cli.ask("Order #", lambda t: parse_positive_int(t, what="order #", maximum=len(orders))) - 1]
+    pick = cli.ask("Order # (Enter to go back)", parse_optional(
+        lambda t: parse_positive_int(t, what="order #", maximum=len(orders))))
+    return None if pick is None else orders[pick - 1]
 
 
 def _describe(order: Order) -> str:
@@ -311,6 +328,8 @@ def _describe(order: Order) -> str:
 
 def _cancel_one(app: "MainApp", orders: list[Order]) -> None:
     order = _pick(app.cli, orders)
+    if order is None:
+        return
     if app.cli.confirm(f"Cancel {_describe(order)}?"):
         app.executor.cancel(order.order_id)
         app.cli.write(f"Canceled {order.order_id}.")
@@ -321,6 +340,8 @@ def _cancel_one(app: "MainApp", orders: list[Order]) -> None:
 def _amend(app: "MainApp", orders: list[Order]) -> None:
     cli = app.cli
     order = _pick(cli, orders)
+    if order is None:
+        return
     market = app.client.get_market(order.ticker)
     price = cli.ask(f"New YES price in dollars (Enter keeps YES {fmt_dollars(order.yes_price)} = NO "
                     f"{fmt_dollars(ONE - order.yes_price)})", parse_optional(
@@ -354,6 +375,8 @@ def _total_size(text: str, order: Order) -> Decimal:
 def _decrease(app: "MainApp", orders: list[Order]) -> None:
     cli = app.cli
     order = _pick(cli, orders)
+    if order is None:
+        return
     by = cli.ask(f"Reduce by how many (of {fmt_count(order.remaining_count)} resting)",
                  lambda t: parse_count(t, what="reduce by", maximum=order.remaining_count))
     if not cli.confirm(f"Reduce {_describe(order)} by {fmt_count(by)}?"):

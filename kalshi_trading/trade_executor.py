@@ -3,15 +3,18 @@
 Before anything reaches the network it validates the order against the market (open, price grid,
 count step, time-in-force rules) and the configured risk gate. It makes the `client_order_id` once,
 records the submission (fsynced) before sending, so even a crash mid-request leaves a trace, then
-records the outcome and imports the order's fills from the exchange. Cancels, amends and
-decreases go through here too, so the audit trail is complete.
+records the outcome and imports the order's fills from the exchange. A submission whose outcome
+never came back (the client gave up after an ambiguous failure, or the app died mid-request) stays
+"unanswered" in the trade log, across restarts: before anything else is sent on that market it is
+looked up by its client_order_id, and a retry of the same intent reuses that id, so a trader who
+simply tries again never gets two orders. Cancels, amends and decreases go through here too, so
+the audit trail is complete.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -20,9 +23,11 @@ from .errors import (ApiError, KalshiTradingError, NotFoundError, OrderRejected,
                      TransientApiError, UserInputError)
 from .models import AmendOrderResult, CancelOrderResult, DecreaseOrderResult, Market, Order
 from .money import ONE, ZERO, fee_rates, fmt_count, fmt_dollars, parse_count, parse_dollars, trade_fee
-from .order_preview import (OrderPreview, book_side_terms, check_against_market, check_risk,
-                            estimate_fill, normalize_intent, worst_case_loss)
-from .order_request import OrderIntent, OrderRequestV2, OutcomeSide, TimeInForce
+from .order_preview import (RECORD_OWN, OrderPreview, SubmissionResult, book_side_terms,
+                            check_against_market, check_risk, estimate_fill, existing_result,
+                            normalize_intent, order_status, same_order, submission_fields,
+                            unanswered_error, worst_case_loss)
+from .order_request import OrderIntent, OutcomeSide, TimeInForce
 from .timeutil import Clock, utc_now
 from .trade_logger import EventType, TradeLogger
 
@@ -31,44 +36,6 @@ __all__ = ["TradeExecutor", "SubmissionResult", "OrderPreview"]
 log = logging.getLogger(__name__)
 
 BATCH_CANCEL_SIZE = 20
-
-
-@dataclass(frozen=True)
-class SubmissionResult:
-    """What happened to a submitted order."""
-
-    intent: OrderIntent
-    request: OrderRequestV2
-    order_id: str
-    client_order_id: str
-    status: str                         # resting | executed | canceled (IOC/FOK remainder)
-    fill_count: Decimal
-    remaining_count: Decimal
-    average_fill_price: Decimal | None  # YES dollars, as the exchange reports it
-    average_fee_paid: Decimal | None    # per contract
-    fills_imported: int
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def average_outcome_price(self) -> Decimal | None:
-        """The average fill price in the intent's own terms (a NO buyer sees NO prices)."""
-        if self.average_fill_price is None:
-            return None
-        yes = self.average_fill_price
-        return yes if self.intent.outcome is OutcomeSide.YES else ONE - yes
-
-    def describe(self) -> str:
-        """One line for the screen."""
-        text = (f"order {self.order_id} {self.status}: filled {fmt_count(self.fill_count)}, "
-                f"resting {fmt_count(self.remaining_count)}")
-        price = self.average_outcome_price
-        return text + (f" at average {fmt_dollars(price)}" if price is not None else "")
-
-
-def _status(request: OrderRequestV2, fill_count: Decimal, remaining: Decimal) -> str:
-    if remaining > ZERO:
-        return "resting"
-    return "executed" if fill_count >= request.count else "canceled"
 
 
 def _order_fields(order: Order) -> dict[str, Any]:
@@ -139,15 +106,22 @@ class TradeExecutor:
 
     def _checked(self, intent: OrderIntent) -> tuple[OrderIntent, Market, Decimal, tuple[str, Decimal, Decimal]]:
         """Validation and the risk gate; returns what preview and submit build on."""
+        intent, market = self._validated(intent)
+        return (intent, market, *self._gate(intent, market))
+
+    def _validated(self, intent: OrderIntent) -> tuple[OrderIntent, Market]:
         intent = normalize_intent(intent)
         market = self._market(intent.ticker)
         check_against_market(intent, market, self._clock())
+        return intent, market
+
+    def _gate(self, intent: OrderIntent, market: Market) -> tuple[Decimal, tuple[str, Decimal, Decimal]]:
         fees = self.fee_schedule(market)
         position = self._position(intent.ticker)
         resting = self._resting_count() if intent.time_in_force is TimeInForce.GTC else 0
         check_risk(intent, self._risk, position=position, resting_orders=resting,
                    fee=trade_fee(intent.count, intent.price, fees[1]))
-        return intent, market, position, fees
+        return position, fees
 
     # --- preview and submit --------------------------------------------------------------
 
@@ -156,7 +130,7 @@ class TradeExecutor:
         intent, market, position, (fee_type, taker, maker) = self._checked(intent)
         estimate = estimate_fill(self._client.get_orderbook(intent.ticker), intent, taker)
         rest = intent.count - estimate.count
-        warnings: list[str] = []
+        warnings = self._unanswered_warnings(intent)
         if intent.time_in_force is TimeInForce.GTC:
             fee = estimate.taker_fee + trade_fee(rest, intent.price, maker)
         else:
@@ -173,27 +147,44 @@ class TradeExecutor:
             resulting_position=position + intent.signed_yes_delta, estimated_fill=estimate,
             warnings=tuple(warnings))
 
+    def _unanswered_warnings(self, intent: OrderIntent) -> list[str]:
+        fields = submission_fields(intent, "")
+        return [(f"an identical order sent {rec.get('created_time')} got no answer; sending looks it up "
+                 "first (by its client_order_id) and never places it twice")
+                if same_order(rec, fields) else
+                (f"an order on {intent.ticker} sent {rec.get('created_time')} got no answer; it is looked "
+                 "up before this one is sent")
+                for rec in self._logger.unanswered_submissions(intent.ticker)]
+
     def submit(self, intent: OrderIntent) -> SubmissionResult:
-        """Validate, risk-check, record, send, record the outcome, import fills."""
-        intent, _, _, _ = self._checked(intent)
-        client_order_id = self._id_factory()
+        """Validate, settle earlier unanswered attempts, risk-check, record, send, record the
+        outcome, import fills.
+
+        An earlier submission of this market whose outcome never came back (the client gave up,
+        or the app died mid-request) is looked up by its client_order_id first. If it is the same
+        order and it exists, that order is the result and nothing is sent; if it does not exist,
+        the same client_order_id is sent again, so the exchange can never hold it twice.
+        """
+        intent, market = self._validated(intent)
+        found, client_order_id, notes = self._settle_unanswered(intent)
+        if found is not None:
+            return found
+        self._gate(intent, market)
+        resend = client_order_id is not None
+        client_order_id = client_order_id or self._id_factory()
         request = intent.to_v2(client_order_id)
-        fields = {
-            "ticker": intent.ticker, "outcome_side": intent.outcome, "action": intent.action,
-            "book_side": request.side, "count_fp": fmt_count(intent.count),
-            "yes_price_dollars": fmt_dollars(request.price),
-            "no_price_dollars": fmt_dollars(ONE - request.price), "client_order_id": client_order_id,
-            "time_in_force": intent.time_in_force, "expiration_time": intent.expiration_time,
-            "post_only": intent.post_only or None, "reduce_only": intent.reduce_only or None,
-            "tags": list(intent.tags) or None,
-        }
-        self._logger.record(EventType.SUBMISSION, status="sending", **fields)
+        fields = submission_fields(intent, client_order_id)
+        self._logger.record(EventType.SUBMISSION, status="sending", **fields,
+                            message="sent again with the same client_order_id: the unanswered attempt "
+                                    "is not on the exchange" if resend else None)
         try:
             created = self._client.create_order(request)
         except BaseException as exc:
             self._log_failure(exc, fields, "create")
+            if isinstance(exc, TransientApiError):
+                raise unanswered_error(exc, client_order_id) from exc
             raise
-        status = _status(request, created.fill_count, created.remaining_count)
+        status = order_status(request, created.fill_count, created.remaining_count)
         self._logger.record(EventType.SUBMISSION, status=status, order_id=created.order_id,
                             message=f"filled {fmt_count(created.fill_count)}, "
                                     f"resting {fmt_count(created.remaining_count)}", **fields)
@@ -203,11 +194,53 @@ class TradeExecutor:
             client_order_id=client_order_id, status=status, fill_count=created.fill_count,
             remaining_count=created.remaining_count, average_fill_price=created.average_fill_price,
             average_fee_paid=created.average_fee_paid, fills_imported=imported,
-            warnings=tuple(warnings))
+            warnings=tuple(notes + warnings))
+
+    def _settle_unanswered(self, intent: OrderIntent) -> tuple[SubmissionResult | None, str | None, list[str]]:
+        """Look up this market's unanswered submissions: (the existing identical order as a result,
+        or the client_order_id to resend it with, and notes about the others)."""
+        fields = submission_fields(intent, "")
+        found: SubmissionResult | None = None
+        reuse: str | None = None
+        notes: list[str] = []
+        for rec in self._logger.unanswered_submissions(intent.ticker):
+            coid, same = rec["client_order_id"], same_order(rec, fields) and found is None and reuse is None
+            try:
+                order = self._client.find_order_by_client_id(intent.ticker, coid)
+            except TransientApiError as exc:
+                if same:  # resending with the same id cannot make a second order: the exchange refuses it
+                    reuse = coid
+                    continue
+                error = TransientApiError(f"could not check whether an earlier unanswered order on "
+                                          f"{intent.ticker} was placed ({exc.message}); nothing was sent",
+                                          status=exc.status, code=exc.code)
+                error.maybe_applied = False
+                raise error from exc
+            earlier = {k: v for k, v in rec.items() if k not in RECORD_OWN}
+            if order is None:
+                if same:
+                    reuse = coid
+                else:
+                    self._logger.record(EventType.ERROR, status="not_placed", **earlier,
+                                        message="the unanswered attempt is not on the exchange "
+                                                "(looked up by client_order_id): nothing was placed")
+                continue
+            self._logger.record(EventType.SUBMISSION, status=order.status, order_id=order.order_id, **earlier,
+                                message="found on the exchange by client_order_id after the unanswered "
+                                        "attempt; not sent again")
+            imported, warnings = self._import_fills(order.order_id, order.fill_count > ZERO)
+            if same:
+                found = existing_result(intent, order, imported, warnings)
+            else:
+                notes.append(f"an earlier order on {intent.ticker} that got no answer was placed after all: "
+                             f"order {order.order_id} ({order.status})")
+        return found, reuse, notes
 
     def _log_failure(self, exc: BaseException, fields: dict[str, Any], what: str) -> None:
         """One `error` record. Only our exception types' messages are logged: they carry no secrets."""
-        if isinstance(exc, TransientApiError):
+        if isinstance(exc, TransientApiError) and not exc.maybe_applied:
+            status, message = "not_sent", f"{exc}; the {what} surely did not reach the exchange"
+        elif isinstance(exc, TransientApiError):
             status, message = "unknown", f"{exc}; the {what} may or may not have reached the exchange"
         elif isinstance(exc, KalshiTradingError):
             status, message = "rejected", str(exc)
@@ -306,7 +339,11 @@ class TradeExecutor:
 
     def decrease(self, order_id: str, *, reduce_by: Decimal | str | None = None,
                  reduce_to: Decimal | str | None = None) -> DecreaseOrderResult:
-        """Shrink a resting order by `reduce_by`, or to `reduce_to` still resting."""
+        """Shrink a resting order by `reduce_by`, or to `reduce_to` still resting.
+
+        `reduce_by` is sent as `reduce_to` (what rests now minus it): the same request sent twice
+        then shrinks the order once, so the client may retry it after a lost answer.
+        """
         if (reduce_by is None) == (reduce_to is None):
             raise UserInputError("give exactly one of reduce by or reduce to")
         order = self._resting(order_id)
@@ -315,14 +352,13 @@ class TradeExecutor:
             by = parse_count(reduce_by, "reduce by")
             if not ZERO < by <= remaining:
                 raise UserInputError(f"reduce by must be between 0.01 and the {fmt_count(remaining)} resting")
+            to = remaining - by
         else:
             to = parse_count(reduce_to, "reduce to")
             if not ZERO <= to < remaining:
                 raise UserInputError(f"reduce to must be at least 0 and below the {fmt_count(remaining)} resting")
         try:
-            result = self._client.decrease_order(
-                order.order_id, reduce_by=by if reduce_by is not None else None,
-                reduce_to=to if reduce_to is not None else None)
+            result = self._client.decrease_order(order.order_id, reduce_to=to)
         except BaseException as exc:
             self._log_failure(exc, _order_fields(order), "decrease")
             raise

@@ -43,6 +43,8 @@ CSV_COLUMNS = ("created_time", "event_type", "ticker", "outcome_side", "book_sid
                "count_fp", "yes_price_dollars", "no_price_dollars", "fee_cost", "order_id",
                "client_order_id", "fill_id", "status", "message")
 
+# `error` statuses after which a submission certainly placed no order.
+SETTLED_ERRORS = ("rejected", "not_sent", "not_placed")
 _ROTATED_JSONL = re.compile(r"^trades-(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl$")
 _ROTATED_LOG = re.compile(r"^(trades|errors)\.log\.(\d{4}-\d{2}-\d{2})$")
 _FORMULA_START = ("=", "+", "@", "\t", "\r")
@@ -154,6 +156,7 @@ class TradeLogger:
         self._day: date | None = None
         self._fill_ids: set[str] = set()
         self._order_terms: dict[str, tuple[str, str]] = {}
+        self._unanswered: dict[str, dict] = {}  # client_order_id -> its "sending" record
         # Our own Logger object, not registered with logging.getLogger: each TradeLogger writes
         # only to its own files, and nothing propagates to the root logger's handlers.
         self._human = logging.Logger("kalshi_trading.trade_log", logging.INFO)
@@ -220,6 +223,27 @@ class TradeLogger:
         if (rec["event_type"] == EventType.SUBMISSION and isinstance(order_id, str)
                 and outcome in tuple(OutcomeSide) and action in tuple(Action)):
             self._order_terms[order_id] = (outcome, action)
+        self._track_outcome(rec)
+
+    def _track_outcome(self, rec: dict) -> None:
+        """Follow each submission from `sending` to its outcome. A submission with an order id
+        settles it; so does an `error` without an order id whose status says nothing was placed.
+        What is left (an `unknown` outcome, or a crash mid-request) is unanswered."""
+        coid, kind, status = rec.get("client_order_id"), rec["event_type"], rec.get("status")
+        if not isinstance(coid, str) or not coid:
+            return
+        if kind == EventType.SUBMISSION and status == "sending":
+            self._unanswered[coid] = rec
+        elif ((kind == EventType.SUBMISSION and rec.get("order_id"))
+              or (kind == EventType.ERROR and not rec.get("order_id") and status in SETTLED_ERRORS)):
+            self._unanswered.pop(coid, None)
+
+    def unanswered_submissions(self, ticker: str | None = None) -> list[dict]:
+        """Submissions whose outcome the exchange never told us (oldest first): they may or may not
+        have placed an order, so the executor looks them up before sending anything like them."""
+        with self._lock:
+            pending = list(self._unanswered.values())
+        return [rec for rec in pending if ticker is None or rec.get("ticker") == ticker]
 
     def _append(self, line: bytes) -> None:
         if self._fh is None:

@@ -74,8 +74,10 @@ def config_for(exchange, root: Path, **risk: object) -> Config:
                   log_dir=root / "logs", risk=limits)
 
 
-def drive(config: Config, text: str, *, columns: int = 100, mode: Mode | None = None) -> str:
-    """Run the real menu on `text` as stdin; returns everything it printed."""
+def drive(config: Config, text: str, *, columns: int = 100, mode: Mode | None = None,
+          **build: object) -> str:
+    """Run the real menu on `text` as stdin; returns everything it printed. `build` goes to
+    `MainApp.build` (a session with a mounted fault adapter, client options)."""
     from kalshi_trading.main_app import MainApp
     from kalshi_trading.rate_limiter import RateLimiter
 
@@ -84,7 +86,7 @@ def drive(config: Config, text: str, *, columns: int = 100, mode: Mode | None = 
     out = io.StringIO()
     app = MainApp.build(config, stdin=io.StringIO(text), stdout=out,
                         terminal_size=lambda: os.terminal_size((columns, 30)),
-                        rate_limiter=RateLimiter("prestige"))
+                        rate_limiter=RateLimiter("prestige"), **build)
     try:
         assert app.run() == 0
     finally:

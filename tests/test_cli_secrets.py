@@ -8,6 +8,7 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 
@@ -40,14 +41,16 @@ class RecordingAdapter(BaseAdapter):
         self.real.close()
 
 
-def test_no_secret_reaches_a_log_file_or_the_screen(tmp_path: Path, rsa_private_key) -> None:
+@pytest.mark.parametrize("faults", [{}, {"fail_rate": 0.1, "lose_response_rate": 1.0, "seed": 5}],
+                         ids=["clean", "with-faults"])
+def test_no_secret_reaches_a_log_file_or_the_screen(tmp_path: Path, rsa_private_key, faults: dict) -> None:
     key_dir = tmp_path / "secret-keys"
     key_dir.mkdir()
     key_path = key_dir / "kalshi-prod-key.pem"
     key_path.write_bytes(pem_private(rsa_private_key))
     tick = ticker("secret")
     with start_paper_exchange(tmp_path / "exchange", universe=make_universe(["secret"]),
-                              public_keys={KEY_ID: pem_public(rsa_private_key)}) as exchange:
+                              public_keys={KEY_ID: pem_public(rsa_private_key)}, **faults) as exchange:
         config = Config(mode=Mode.PAPER, base_url=exchange.base_url, key_id=KEY_ID,
                         private_key_path=key_path, paper_dir=tmp_path / "paper",
                         log_dir=tmp_path / "logs", risk=RiskLimits())
@@ -63,12 +66,17 @@ def test_no_secret_reaches_a_log_file_or_the_screen(tmp_path: Path, rsa_private_
         out = io.StringIO()
         app = MainApp.build(config, stdin=io.StringIO(script), stdout=out, session=session,
                             terminal_size=lambda: os.terminal_size((100, 30)),
-                            rate_limiter=RateLimiter("prestige"))
+                            rate_limiter=RateLimiter("prestige"),
+                            client_options={"sleep": lambda _s: None, "max_retries": 2})
         try:
             assert app.run() == 0
         finally:
             app.close()
     assert len(adapter.signatures) > 5
+    if faults:  # the faults really took the error paths: retries, unknown outcomes, error records
+        assert (tmp_path / "logs" / "app.log").stat().st_size > 0
+        assert "(the request may have been applied)" in (tmp_path / "logs" / "app.log").read_text()
+        assert (tmp_path / "logs" / "trades.jsonl").exists()
     body = "".join(pem_private(rsa_private_key).decode().splitlines()[1:-1])
     secrets = [KEY_ID, str(key_path), key_path.name, body[:64], body[-64:], *adapter.signatures]
     log_files = [p for p in (tmp_path / "logs").rglob("*") if p.is_file()]
@@ -80,4 +88,5 @@ def test_no_secret_reaches_a_log_file_or_the_screen(tmp_path: Path, rsa_private_
     screen = out.getvalue()
     for secret in secrets:
         assert secret not in screen
-    assert re.search(r"…9b0c", screen)  # the settings screen shows only the masked id
+    if not faults:
+        assert re.search(r"…9b0c", screen)  # the settings screen shows only the masked id

@@ -15,11 +15,11 @@ import pytest
 
 from kalshi_trading.paper.server import start_paper_exchange
 
-from cli_harness import RAIN_SERIES, command, config_for, journal, make_universe, orders_on, ticker
+from cli_harness import CLOSED, RAIN_SERIES, command, config_for, journal, make_universe, orders_on, ticker
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["cmdbook", "cmdbuy", "cmdask", "cmdno", "cmdcancel", "cmdall", "cmdexp", "sub1", "sub2",
-         "cmdwide"]
+         "cmdwide", "cmdrisk"]
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +115,10 @@ def test_market_order_takes_at_no_worse_than_the_worst_price(config, exchange) -
     (["--count", "1", "--price", "42c"], "price"),
     (["--count", "abc", "--price", "0.30"], "count"),
     (["--count", "1", "--price", "0.30", "--tif", "ioc", "--expires", "2h"], "gtc"),
+    (["--count", "1", "--price", "0.30", "--tif", "fok", "--post-only"], "post-only"),
+    (["--count", "1", "--price", "0.30", "--expires", "2000-01-01T00:00:00Z"], "future"),
+    (["--count", "-3", "--price", "0.30"], "count"),
+    (["--count", "1", "--price", "1.00"], "price"),
 ])
 def test_bad_order_input_is_exit_1_one_line_and_nothing_sent(config, exchange, extra, message) -> None:
     tick = ticker("cmdbook")
@@ -213,3 +217,28 @@ def test_no_env_starts_the_embedded_exchange_with_bundled_data(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     assert "PAPER mode: embedded paper exchange" in done.stdout and "Balance: $" in done.stdout
     assert "http://127.0.0.1:" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_an_order_over_the_risk_limit_is_exit_1_one_line_and_nothing_sent(exchange, tmp_path) -> None:
+    config = config_for(exchange, tmp_path, max_position=Decimal("15"))
+    tick = ticker("cmdrisk")
+    code, out, err = command(config, ["order", "--ticker", tick, "--side", "no", "--action", "buy", "--count", "20",
+                                      "--price", "0.50", "--yes", "--json"])
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1 and "KALSHI_MAX_POSITION" in err and "Traceback" not in err
+    assert orders_on(exchange, tick) == [] and journal(config) == []
+
+
+def test_export_to_a_path_that_cannot_be_written_is_one_friendly_line(config, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    code, out, err = command(config, ["export", "--out", str(tmp_path / "a-file" / "x.csv")])
+    assert (code, out) == (1, "")
+    assert err.startswith("Error: cannot write") and err.count("\n") == 1 and "unexpected" not in err
+    assert not (config.log_dir / "errors.log").exists()
+
+
+def test_an_order_on_a_closed_market_is_exit_1_and_nothing_sent(config, exchange) -> None:
+    code, out, err = command(config, ["order", "--ticker", CLOSED, "--side", "yes", "--action", "buy",
+                                      "--count", "1", "--price", "0.30", "--yes"])
+    assert (code, out) == (1, "") and "closed" in err and err.count("\n") == 1
+    assert orders_on(exchange, CLOSED) == [] and journal(config) == []

@@ -89,6 +89,9 @@ OPEN_ORDER_PROMPTS = {
     "amend size": (["4", "a", ""], ["abc", "-1", "0", "1.001"]),
     "decrease": (["4", "d"], ["abc", "0", "-2", "1000", "0.001"]),
     "cancel confirmation": (["4", "c"], ["maybe"]),
+    "amend confirmation": (["4", "a", "0.21", ""], ["maybe", "yess"]),
+    "decrease confirmation": (["4", "d", "1"], ["maybe"]),
+    "cancel all confirmation": (["4", "x"], ["maybe", "1"]),
 }
 
 
@@ -110,7 +113,10 @@ OTHER_PROMPTS = {
     "market pick": (["1", "s", "KXTERM"], ["abc", "0", "99"]),
     "book ticker": (["2"], ["", "KXNOPE-26DEC31-X", "!!"]),
     "book count": (["2", TICK], ["abc", "-1", "0", "1.234"]),
+    "event ticker": (["1", "e"], ["", "a b"]),
+    "popular pick": (["1", "p"], ["abc", "0", "99"]),
     "history from": (["6"], ["21/11/2026", "abc"]),
+    "history to": (["6", ""], ["abc", "2026-02-30"]),
     "history ticker": (["6", "", "", ], ["bad ticker!"]),
     "history type": (["6", "", "", ""], ["trade", "fills"]),
 }
@@ -137,3 +143,32 @@ def test_end_of_input_anywhere_exits_cleanly(config, exchange, stop_after: int) 
     out = drive(config, "\n".join(answers))  # no final newline: end of input mid-line
     assert out.rstrip().endswith("Bye.")
     assert orders_on(exchange, TICK) == []
+
+
+def test_export_replace_confirmation_rejects_bad_answers_and_keeps_the_file(config, tmp_path: Path) -> None:
+    (tmp_path / "old.csv").write_text("keep me\n")
+    out = drive(config, "\n".join(["6", "", "", "", "", "old.csv", "maybe", "2"]) + "\n")
+    assert len(errors_in(out)) == 2, out
+    assert (tmp_path / "old.csv").read_text() == "keep me\n"
+
+
+def test_order_number_prompt_rejects_bad_input_and_cancels_nothing(tmp_path: Path) -> None:
+    names = ["pick1", "pick2"]
+    with start_paper_exchange(tmp_path / "exchange", universe=make_universe(names)) as running:
+        config = config_for(running, tmp_path)
+        for name in names:
+            drive(config, "\n".join(["3", ticker(name), "b", "y", "2", "0.20", "", "", "", "", "y", "0"]) + "\n")
+        before = journal(config)
+        out = drive(config, "\n".join(["4", "c", "abc", "0", "3", "-1", "1.5", ""]) + "\n")
+        assert len(errors_in(out)) == 5, out
+        assert all(o["status"] == "resting" for name in names for o in orders_on(running, ticker(name)))
+        assert journal(config) == before
+
+
+def test_export_to_a_path_that_cannot_be_written_is_one_line_and_the_menu_goes_on(config, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    out = drive(config, "\n".join(["6", "", "", "", "", "a-file/x.csv", "8"]) + "\n")
+    (line,) = errors_in(out)
+    assert "cannot write a-file/x.csv" in line and "unexpected" not in line
+    assert "Settings (read-only" in out
+    assert (tmp_path / "a-file").read_text() == "not a folder"

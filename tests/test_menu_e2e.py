@@ -225,7 +225,7 @@ def test_history_filters_and_exports_csv(config, exchange, tmp_path: Path) -> No
         rows = list(csv.DictReader(handle))
     assert {r["event_type"] for r in rows} >= {"submission", "fill"}
     assert all(r["ticker"] == tick for r in rows)
-    out = drive(config, f"6\n2000-01-01\n2000-01-02\n\n\n\n0\n")
+    out = drive(config, "6\n2000-01-01\n2000-01-02\n\n\n\n0\n")
     assert "No events match." in out
 
 
@@ -309,3 +309,25 @@ def test_selling_yes_without_holding_it_is_shown_as_costing_money_and_does(confi
     assert "Balance: about -$2.99 for the 5.00 that fill now (buys 5.00 NO: -$2.9000" in out
     after = Decimal(exchange.engine.balance(exchange.key_id)["balance_dollars"])
     assert before - after == Decimal("2.99")
+
+
+def test_the_risk_gate_refuses_orders_and_growing_amends_in_one_line_before_sending(tmp_path) -> None:
+    with start_paper_exchange(tmp_path / "exchange", universe=make_universe(["risk"])) as own:
+        risk_gate_session(own, tmp_path)
+
+
+def risk_gate_session(exchange, tmp_path: Path) -> None:
+    """On an account of its own, so open orders lists just this one."""
+    config = config_for(exchange, tmp_path, max_order_cost=Decimal("5"))
+    tick = ticker("risk")
+    out = drive(config, place(tick, "b", "y", "100", "0.30", "", "", "", ""))
+    (refusal,) = [line for line in out.splitlines() if "Error:" in line]
+    assert "KALSHI_MAX_ORDER_COST" in refusal and "$5.00" in refusal
+    assert orders_on(exchange, tick) == [] and journal(config) == []
+    drive(config, place(tick, "b", "y", "10", "0.30", "", "", "", "", "y"))     # $3 + fee: allowed
+    out = drive(config, "\n".join(["4", "a", "", "20", "y", "", "0"]) + "\n")  # to $6: refused
+    (refusal,) = [line for line in out.splitlines() if "Error:" in line]
+    assert "KALSHI_MAX_ORDER_COST" in refusal
+    (order,) = orders_on(exchange, tick)
+    assert order["remaining_count_fp"] == "10.00"
+    assert [r["event_type"] for r in journal(config)] == ["submission", "submission"]

@@ -16,7 +16,7 @@ import pytest
 from client_fixtures import TICKERS, paper_client, paper_exchange, paper_signer  # noqa: F401
 
 from kalshi_trading.config import RiskLimits
-from kalshi_trading.errors import (NotFoundError, OrderRejected, RiskLimitExceeded,
+from kalshi_trading.errors import (NotFoundError, OrderRejected, RateLimited, RiskLimitExceeded,
                                    TransientApiError, UserInputError)
 from kalshi_trading.models import (AmendOrderResult, BatchCancelItem, CancelOrderResult,
                                    CreateOrderResult, DecreaseOrderResult, Event, Fill, Market,
@@ -100,6 +100,11 @@ class FakeExchange:
         if self.fills_error:
             raise self.fills_error
         return iter([f for f in self.fills if order_id in (None, f.order_id)])
+
+    def find_order_by_client_id(self, ticker: str, client_order_id: str) -> Order | None:
+        self.writes.append(("lookup", client_order_id))
+        return next((o for o in self.orders.values()
+                     if o.ticker == ticker and o.client_order_id == client_order_id), None)
 
     def create_order(self, request: OrderRequestV2) -> CreateOrderResult:
         self.created.append(request)
@@ -266,6 +271,59 @@ def test_a_transient_failure_is_logged_as_unknown_outcome(fake: FakeExchange, ex
         executor.submit(intent())
     error = tlog.query(event_types="error")[0]
     assert error["status"] == "unknown" and "may or may not have reached" in error["message"]
+
+
+def test_a_failure_that_surely_never_arrived_says_not_placed_and_a_retry_is_a_new_order(
+        fake: FakeExchange, executor: TradeExecutor, tlog: TradeLogger) -> None:
+    fake.create_error = RateLimited("too many requests", status=429, method="POST",
+                                    path="/portfolio/events/orders")
+    with pytest.raises(TransientApiError, match="it was not placed") as caught:
+        executor.submit(intent())
+    assert not caught.value.maybe_applied
+    assert tlog.query(event_types="error")[0]["status"] == "not_sent"
+    fake.create_error = None
+    result = executor.submit(intent())
+    assert result.client_order_id == "cid-2" and ("lookup", "cid-1") not in fake.writes
+
+
+def test_a_retry_whose_earlier_attempt_was_placed_is_not_refused_by_the_position_it_made(
+        fake: FakeExchange, tlog: TradeLogger) -> None:
+    executor = make_executor(fake, tlog, RiskLimits(max_position=D("12")))
+
+    def placed_but_answer_lost(request: OrderRequestV2) -> None:
+        fake.orders["o7"] = Order.from_api({**order_json("o7", filled="10.00", remaining="0.00",
+                                                         status="executed", price="0.4000"),
+                                            "client_order_id": request.client_order_id})
+        fake.positions[A] = D("10")
+        fake.create_error = TransientApiError("timed out", method="POST", path="/portfolio/events/orders")
+    fake.on_create = placed_but_answer_lost
+    with pytest.raises(TransientApiError, match="may or may not be placed"):
+        executor.submit(intent(time_in_force=TimeInForce.IOC))
+    fake.on_create = None
+    result = executor.submit(intent(time_in_force=TimeInForce.IOC))   # 10 more would breach 12
+    assert result.found_existing and result.order_id == "o7" and len(fake.created) == 1
+    with pytest.raises(RiskLimitExceeded):                              # settled: a new one is gated
+        executor.submit(intent(time_in_force=TimeInForce.IOC))
+
+
+@pytest.mark.parametrize("retry, same", [
+    (intent(action="sell", outcome="yes", price="0.30"), True),
+    (intent(action="buy", outcome="no", price="0.70"), False),      # the same ask, other terms
+    (intent(action="sell", outcome="yes", price="0.31"), False),
+    (intent(action="sell", outcome="yes", price="0.30", count="11"), False),
+    (intent(action="sell", outcome="yes", price="0.30", time_in_force=TimeInForce.IOC), False),
+    (intent(action="sell", outcome="yes", price="0.30", post_only=True), False),
+])
+def test_only_the_same_intent_reuses_an_unanswered_client_order_id(
+        fake: FakeExchange, executor: TradeExecutor, tlog: TradeLogger, retry: OrderIntent, same: bool) -> None:
+    fake.create_error = TransientApiError("timed out", method="POST", path="/portfolio/events/orders")
+    with pytest.raises(TransientApiError):
+        executor.submit(intent(action="sell", outcome="yes", price="0.30"))
+    fake.create_error = None
+    result = executor.submit(retry)
+    assert ("lookup", "cid-1") in fake.writes                       # looked up either way
+    assert result.client_order_id == ("cid-1" if same else "cid-2")
+    assert tlog.unanswered_submissions() == []
 
 
 # --- risk gate -----------------------------------------------------------------------------

@@ -282,3 +282,33 @@ def test_a_multi_line_message_stays_one_line_in_the_human_log(tlog: TradeLogger)
     assert lines(tlog.log_dir / "errors.log") == [
         "2026-11-21T10:00:00.000Z ERROR KXTEST-A - first second"]
     assert tlog.query()[0]["message"] == "first\nsecond"
+
+
+def test_submissions_without_an_outcome_stay_unanswered_across_restarts(tmp_path: Path, clock: Clock) -> None:
+    with TradeLogger(tmp_path / "logs", clock=clock) as logger:
+        for coid in ("c-placed", "c-rejected", "c-unknown", "c-crash", "c-never", "c-cancel"):
+            logger.record("submission", ticker="KXTEST-A", client_order_id=coid, status="sending")
+        logger.record("submission", ticker="KXTEST-A", client_order_id="c-placed", order_id="o1",
+                      status="resting")
+        logger.record("error", ticker="KXTEST-A", client_order_id="c-rejected", status="rejected")
+        logger.record("error", ticker="KXTEST-A", client_order_id="c-unknown", status="unknown")
+        logger.record("error", ticker="KXTEST-A", client_order_id="c-never", status="not_sent")
+        # a failed cancel of some placed order names its order id: it settles no submission
+        logger.record("error", ticker="KXTEST-A", client_order_id="c-cancel", order_id="o9",
+                      status="rejected")
+    with TradeLogger(tmp_path / "logs", clock=clock) as again:
+        assert [r["client_order_id"] for r in again.unanswered_submissions()] == [
+            "c-unknown", "c-crash", "c-cancel"]
+        assert again.unanswered_submissions("KXTEST-B") == []
+        again.record("error", ticker="KXTEST-A", client_order_id="c-crash", status="not_placed")
+        assert [r["client_order_id"] for r in again.unanswered_submissions("KXTEST-A")] == [
+            "c-unknown", "c-cancel"]
+
+
+def test_every_record_is_fsynced_before_record_returns(tlog: TradeLogger, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    for n in range(1, 4):
+        tlog.record("submission", ticker="KXTEST-A", client_order_id=f"c{n}", status="sending")
+        assert synced.count(tlog._fh.fileno()) == n
