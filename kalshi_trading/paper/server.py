@@ -1,21 +1,17 @@
 """The paper exchange on loopback: a threaded HTTP/1.1 server in front of the `PaperEngine`.
 
 Why it is built this way: the app talks to paper and production through the same `KalshiClient`, so
-the simulator speaks real HTTP with real RSA-PSS signatures. Keep-alive, TCP_NODELAY and writing
-each response in one `sendall` keep a signed round trip near a millisecond (no Nagle/delayed-ACK
-stall). The engine lock is held per request, so the engine itself needs no further locking.
+the simulator speaks real HTTP with real RSA-PSS signatures. `PaperApp` (faults, routing, auth,
+error mapping) knows nothing of sockets; http_server.py is the socket side. The engine lock is held
+per request, so the engine itself needs no further locking.
 """
 
 from __future__ import annotations
 
 import logging
-import socket
-import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qs, urlsplit
@@ -25,7 +21,8 @@ from ..timeutil import parse_iso, to_iso_z, utc_now
 from .auth import KeyRegistry, ensure_paper_key
 from .dir_lock import DataDirLock
 from .faults import Fault, FaultInjector
-from .http_util import Query, bad_parameter, build_response, encode_json, error_body
+from .http_server import PaperHTTPServer, shutdown_promptly
+from .http_util import Query, bad_parameter, error_body
 from .routes import API_PREFIX, CREATE_ORDER_PATH, Call, allowed_methods, match_route
 
 __all__ = ["PaperApp", "Reply", "RunningExchange", "start_paper_exchange", "REPLAY_START_KEY",
@@ -36,12 +33,6 @@ logger = logging.getLogger(__name__)
 REPLAY_START_KEY = "replay_start"
 REPLAY_SPEED_KEY = "replay_speed"
 STATE_FILE = "paper.sqlite3"  # the sqlite database in the data dir (plus -wal / -shm beside it)
-MAX_BODY_BYTES = 1 << 20
-MAX_DRAIN_BYTES = 64 << 20   # a too-large body up to this size is read and discarded, so the client
-                             # sees our 400 instead of a connection reset mid-upload
-_BODY_METHODS = ("POST", "PUT", "PATCH")
-_STDLIB_ERROR_CODES = {400: "invalid_parameters", 404: "not_found", 405: "method_not_allowed",
-                       501: "method_not_allowed"}
 _TOO_MANY = {"error": "too many requests"}
 _FAULT_REPLIES = {
     Fault.INTERNAL_ERROR: (500, error_body("internal_server_error", "internal server error",
@@ -125,170 +116,6 @@ class PaperApp:
             return route.handler(self.engine, call)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """Reads a request, asks the `PaperApp`, writes the answer in one piece."""
-
-    protocol_version = "HTTP/1.1"
-    server_version = "kalshi-paper"
-    timeout = 120  # idle keep-alive connections are closed after this many seconds
-    server: "_PaperHTTPServer"
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        logger.debug("paper exchange: " + format, *args)
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """The stdlib's error path (malformed request line, oversized headers, unknown method),
-        answered in Kalshi's JSON envelope instead of an HTML page, and the connection closed."""
-        self.close_connection = True
-        logger.debug("paper exchange: %s answered %s", (self.command or "?"), code)
-        body = error_body(_STDLIB_ERROR_CODES.get(code, "bad_request"),
-                          message or HTTPStatus(code).phrase, explain or "")
-        try:
-            self._write(code, body)
-        except OSError:
-            pass
-
-    def _serve(self) -> None:
-        try:
-            raw_body = self._read_body()
-        except ExchangeRejection as exc:
-            self.close_connection = True
-            self._write(exc.status, error_body(exc.code, exc.message, exc.details))
-            return
-        reply = self.server.app.handle(self.command, self.path, self.headers, raw_body)
-        if reply.drop:
-            self._drop()
-            return
-        logger.debug("paper exchange: %s %s -> %s", self.command, urlsplit(self.path).path,
-                     reply.status)
-        self._write(reply.status, reply.body)
-
-    # HEAD and OPTIONS get a 405 (no route serves them); HEAD answers carry no body.
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _serve
-
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked()
-        length_header = self.headers.get("Content-Length")
-        if length_header is None:
-            if self.command in _BODY_METHODS:
-                # HTTP/1.1 frames a body only by length or chunks; whatever follows is unframed.
-                raise bad_parameter("Content-Length is required for a request body")
-            return b""
-        text = length_header.strip()
-        if not (text.isascii() and text.isdigit() and len(text) <= 18):
-            raise bad_parameter("Content-Length is not a number")
-        length = int(text)
-        if length > MAX_BODY_BYTES:
-            self._discard(length)
-            raise bad_parameter(f"request body too large (at most {MAX_BODY_BYTES} bytes)")
-        body = self.rfile.read(length)
-        if len(body) < length:
-            raise bad_parameter("request body shorter than its Content-Length")
-        return body
-
-    def _discard(self, length: int) -> None:
-        """Read and drop a too-large body (up to MAX_DRAIN_BYTES) so the 400 can be read."""
-        if length > MAX_DRAIN_BYTES:
-            return
-        while length > 0:
-            chunk = self.rfile.read(min(length, 1 << 16))
-            if not chunk:
-                return
-            length -= len(chunk)
-
-    def _read_chunked(self) -> bytes:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                raise bad_parameter("malformed chunked body") from None
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(chunks)
-            total += size
-            if total > MAX_BODY_BYTES:
-                raise bad_parameter("request body too large")
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(1024)
-
-    def _write(self, status: int, body: Any) -> None:
-        payload = encode_json(body)
-        self.wfile.write(build_response(status, payload, close=self.close_connection,
-                                        omit_body=self.command == "HEAD"))
-
-    def _drop(self) -> None:
-        """Close the connection without sending a byte (a lost response, as a client sees it)."""
-        self.close_connection = True
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-class _PaperHTTPServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer that remembers its open connections so `stop()` can end them."""
-
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], app: PaperApp) -> None:
-        self.app = app
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        conn, addr = super().get_request()
-        with self._open_lock:
-            self._open.add(conn)
-        return conn, addr
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hangs up mid-answer is normal; anything else is logged, never printed."""
-        error = sys.exc_info()[1]
-        if isinstance(error, (ConnectionError, TimeoutError)):
-            logger.debug("paper exchange: client connection ended early: %s", type(error).__name__)
-        else:
-            logger.error("paper exchange: error while serving a connection", exc_info=True)
-
-    def close_open_connections(self) -> None:
-        with self._open_lock:
-            connections = list(self._open)
-        for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-def _shutdown_promptly(server: _PaperHTTPServer) -> None:
-    """`server.shutdown()` without waiting out the poll interval: poke the listening socket so
-    `serve_forever`'s select() wakes up and sees the shutdown request at once."""
-    waiter = threading.Thread(target=server.shutdown, daemon=True)
-    waiter.start()
-    while waiter.is_alive():
-        try:
-            socket.create_connection(server.server_address[:2], timeout=0.2).close()
-        except OSError:
-            pass
-        waiter.join(0.01)
-
-
 @dataclass(eq=False)
 class RunningExchange:
     """A paper exchange serving in a background thread; `stop()` (or `with`) ends it."""
@@ -299,7 +126,7 @@ class RunningExchange:
     key_id: str | None = field(default=None, repr=False)
     private_key_path: Path | None = field(default=None, repr=False)
     key_created: bool = False
-    _server: _PaperHTTPServer | None = field(default=None, repr=False)
+    _server: PaperHTTPServer | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _store: Any = field(default=None, repr=False)
     _dir_lock: Any = field(default=None, repr=False)
@@ -316,7 +143,7 @@ class RunningExchange:
             return
         if self.live_refresh is not None:
             self.live_refresh.stop()
-        _shutdown_promptly(server)
+        shutdown_promptly(server)
         server.server_close()
         server.close_open_connections()
         if self._thread is not None:
@@ -421,7 +248,7 @@ def start_paper_exchange(data_dir: Path, *, host: str = "127.0.0.1", port: int =
         dir_lock.release()
         raise
     try:
-        server = _PaperHTTPServer((host, port), PaperApp(engine, keys, faults))
+        server = PaperHTTPServer((host, port), PaperApp(engine, keys, faults))
     except BaseException:
         getattr(store, "close", lambda: None)()
         dir_lock.release()
