@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 
 from .config import Mode
 from .errors import KalshiTradingError, NotFoundError, UserInputError
-from .input_parsing import parse_count, parse_date, parse_date_end, parse_expiry, parse_price, parse_ticker
+from .input_parsing import (exclusive_end, parse_count, parse_date, parse_date_end, parse_expiry, parse_price,
+                            parse_ticker)
 from .json_views import (balance_json, cash, dollars, fill_json, market_json, order_json, orderbook_json,
                          position_json, settlement_json, to_jsonable)
 from .money import fmt_count, fmt_dollars
 from .order_request import Action, OutcomeSide, TimeInForce
-from .screens_history import (HISTORY_COLUMNS, HISTORY_NOTE, export_history, history_rows, portfolio_view,
-                              query_history)
+from .screens_history import (HISTORY_COLUMNS, HISTORY_NOTE, csv_path, export_history, history_rows,
+                              portfolio_view, query_history)
 from .screens_markets import (MARKET_COLUMNS, book_lines, cost_lines, detail_lines, market_details,
                               market_rows, search_markets, taker_rate, trade_cost)
 from .screens_orders import (MARKET, ORDER_COLUMNS, build_intent, confirm_order, order_rows,
@@ -134,7 +135,7 @@ def _range(args: argparse.Namespace) -> tuple:
     end = parse_date_end(args.date_to, what="--to") if args.date_to else None
     if start and end and end < start:
         raise UserInputError("--to is before --from")
-    return start, end
+    return start, exclusive_end(end)
 
 
 def history(app: "MainApp", args: argparse.Namespace) -> Output:
@@ -148,11 +149,13 @@ def history(app: "MainApp", args: argparse.Namespace) -> Output:
 
 def export(app: "MainApp", args: argparse.Namespace) -> Output:
     start, end = _range(args)
-    out = Path(args.out).expanduser()
-    if out.is_dir():
-        raise UserInputError(f"--out {out} is a folder; give a file name")
+    if Path(args.out).expanduser().is_dir():
+        raise UserInputError(f"--out {args.out} is a folder; give a file name")
+    out = csv_path(args.out)    # the menu's rule: only a .csv file, so --out never hits the trade log
+    replaced = out.exists()
     rows = export_history(app, out, start=start, end=end, ticker=args.ticker and parse_ticker(args.ticker))
-    return {"rows": rows, "path": str(out)}, [f"Exported {rows} row(s) to {out}"]
+    note = " (replaced the file that was there)" if replaced else ""
+    return {"rows": rows, "path": str(out), "replaced": replaced}, [f"Exported {rows} row(s) to {out}{note}"]
 
 
 def order(app: "MainApp", args: argparse.Namespace) -> Output:

@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ticker", metavar="T", help="with --all: only this market")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p = add("export", "export the trade log to CSV")
-    p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="a .csv file; an existing one is replaced (the menu asks first)")
     _date_filters(p)
     p.add_argument("--ticker", metavar="T")
     sub.add_parser("paper-server", help="run the paper exchange in the foreground (see its --help)",

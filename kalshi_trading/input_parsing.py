@@ -21,7 +21,7 @@ from .timeutil import parse_iso
 __all__ = [
     "parse_price", "parse_count", "parse_positive_int", "parse_date", "parse_date_end",
     "parse_ticker", "parse_outcome", "parse_action", "parse_tif", "parse_choice", "parse_optional",
-    "parse_expiry", "parse_yes_no",
+    "parse_expiry", "parse_yes_no", "exclusive_end",
 ]
 
 T = TypeVar("T")
@@ -123,11 +123,26 @@ def parse_date(text: str, *, what: str = "date") -> datetime:
 
 
 def parse_date_end(text: str, *, what: str = "date") -> datetime:
-    """Like `parse_date`, but a bare day means the END of that day (an inclusive `--to`)."""
+    """Like `parse_date`, but the LAST microsecond of what was written (an inclusive `--to`): a
+    bare day is its end, `05:12` the end of that minute (as the history lists times to the
+    minute), `05:12:50` the end of that second, `05:12:50.238` the end of that millisecond."""
     moment = parse_date(text, what=what)
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}|today", text.strip().lower()):
+    raw = text.strip().lower()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}|today", raw):
         return moment.replace(hour=23, minute=59, second=59, microsecond=999999)
-    return moment
+    written = re.match(r"\d{4}-\d{2}-\d{2}[t ](\d{2})(:\d{2})?(:\d{2})?(?:[.,](\d+))?", raw)
+    if written is None:
+        return moment
+    _, minutes, seconds, fraction = written.groups()
+    span = (timedelta(hours=1) if minutes is None else timedelta(minutes=1) if seconds is None
+            else timedelta(seconds=1) if fraction is None
+            else timedelta(microseconds=10 ** max(6 - len(fraction), 0)))
+    return moment + span - timedelta(microseconds=1)
+
+
+def exclusive_end(end: datetime | None) -> datetime | None:
+    """An inclusive end (from `parse_date_end`) as the exclusive bound queries take."""
+    return None if end is None else end + timedelta(microseconds=1)
 
 
 def parse_ticker(text: str, *, what: str = "ticker") -> str:

@@ -253,7 +253,11 @@ def _log_to_file(log_dir: Path) -> Callable[[], None]:
     handler = logging.FileHandler(Path(log_dir) / APP_LOG, encoding="utf-8", delay=True)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     package = logging.getLogger("kalshi_trading")
-    previous = (package.level, package.propagate)
+    # Several apps may live in one process (tests, two sessions): the state before the FIRST one
+    # is what the last one to close restores, whatever order they close in.
+    if not any(getattr(h, "kalshi_app_log", False) for h in package.handlers):
+        setattr(package, "kalshi_before_apps", (package.level, package.propagate))
+    setattr(handler, "kalshi_app_log", True)
     package.addHandler(handler)
     package.setLevel(logging.INFO)
     package.propagate = False
@@ -261,8 +265,10 @@ def _log_to_file(log_dir: Path) -> Callable[[], None]:
     def detach() -> None:
         package.removeHandler(handler)
         handler.close()
-        package.setLevel(previous[0])
-        package.propagate = previous[1]
+        if not any(getattr(h, "kalshi_app_log", False) for h in package.handlers):
+            level, propagate = getattr(package, "kalshi_before_apps", (logging.NOTSET, True))
+            package.setLevel(level)
+            package.propagate = propagate
     return detach
 
 

@@ -107,8 +107,12 @@ def _layout(rows: Sequence[tuple[str | None, list[str]]], width: int) -> list[st
     if ticker_width >= _MIN_TICKER:
         for first, cells in rows:
             text = " ".join(cell.rjust(size) for cell, size in zip(cells, sizes))
-            lines.append(_fit(first, ticker_width).ljust(ticker_width) + " " + text
-                         if first is not None else "-" * (ticker_width + 1 + figures))
+            if first is None:
+                lines.append("-" * (ticker_width + 1 + figures))
+            elif len(first) > ticker_width:  # never cut a ticker: it gets its own line
+                lines += [first, " " * (ticker_width + 1) + text]
+            else:
+                lines.append(first.ljust(ticker_width) + " " + text)
         return [line.rstrip() for line in lines]
     rule = "-" * min(width, len(_INDENT) + figures)
     for first, cells in rows:

@@ -12,8 +12,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import UserInputError
-from .input_parsing import parse_choice, parse_date, parse_date_end, parse_optional, parse_ticker
+from .errors import KalshiTradingError, NotFoundError, UserInputError
+from .input_parsing import (exclusive_end, parse_choice, parse_date, parse_date_end, parse_optional,
+                            parse_ticker)
 from .json_views import balance_json, cash, dollars, position_json
 from .money import fmt_count, fmt_dollars
 from .timeutil import to_unix
@@ -22,10 +23,10 @@ from .trading_cli import Column
 if TYPE_CHECKING:
     from .main_app import MainApp
 
-__all__ = ["EVENT_TYPES", "sync_fills", "query_history", "export_history", "history_rows",
+__all__ = ["EVENT_TYPES", "sync_fills", "sync_cancellations", "query_history", "export_history", "history_rows",
            "HISTORY_COLUMNS", "portfolio_view", "history_screen",
            "portfolio_screen", "strategies_screen", "settings_screen", "strategy_rows",
-           "settings_rows", "FILL_LOOKBACK", "HISTORY_NOTE"]
+           "settings_rows", "FILL_LOOKBACK", "HISTORY_NOTE", "csv_path"]
 
 EVENT_TYPES = ("submission", "fill", "cancellation", "amend", "error")
 FILL_LOOKBACK = timedelta(days=30)
@@ -42,12 +43,53 @@ def sync_fills(app: "MainApp", since: datetime | None = None) -> int:
     return app.logger.import_fills(app.client.iter_fills(min_ts=to_unix(start)))
 
 
+def sync_cancellations(app: "MainApp") -> int:
+    """Record the cancellations the exchange made of orders this app placed (the market closed,
+    the order expired, another session canceled it), so the history shows how each order ended.
+    Run after `sync_fills`: an order the log still thinks rests but the exchange no longer lists
+    as resting is read once; returns how many cancellations were recorded."""
+    believed = app.logger.resting_orders()
+    if not believed:
+        return 0
+    resting = {order.order_id for order in app.client.iter_orders(status="resting")}
+    recorded = 0
+    for rec in believed:
+        if rec["order_id"] in resting:
+            continue
+        try:
+            order = app.client.get_order(rec["order_id"])
+        except NotFoundError:
+            continue
+        if order.status != "canceled":
+            continue  # executed: its fills say so (imported when they are in the synced range)
+        recorded += app.logger.import_cancellation(
+            order.order_id, filled=order.fill_count, created_time=order.last_update_time,
+            message=f"{_why_canceled(app, order)}; filled {fmt_count(order.fill_count)}")
+    return recorded
+
+
+def _why_canceled(app: "MainApp", order: Any) -> str:
+    """Why an order we did not cancel ended: its expiry, its market closing, or someone else."""
+    ended = order.last_update_time or app.clock()
+    if order.expiration_time is not None and order.expiration_time <= ended:
+        return "expired"
+    try:
+        market = app.client.get_market(order.ticker)
+    except KalshiTradingError:
+        market = None
+    if market is not None and not market.is_open and (market.close_time is None or market.close_time <= ended):
+        return "canceled by the exchange: the market closed"
+    return "canceled outside this app (another session, or the website)"
+
+
 def query_history(app: "MainApp", *, start: datetime | None = None, end: datetime | None = None,
                   ticker: str | None = None, event_types: list[str] | None = None,
                   sync: bool = True) -> list[dict]:
-    """Log records matching the filters, oldest first, after pulling in new fills."""
+    """Log records matching the filters, oldest first, after pulling in new fills and the
+    exchange's cancellations of our orders."""
     if sync:
         sync_fills(app, since=start)
+        sync_cancellations(app)
     return app.logger.query(start=start, end=end, ticker=ticker, event_types=event_types)
 
 
@@ -57,6 +99,7 @@ def export_history(app: "MainApp", path: Path, *, start: datetime | None = None,
     """Write the matching records to `path` as CSV (atomically); returns the row count."""
     if sync:
         sync_fills(app, since=start)
+        sync_cancellations(app)
     try:
         return app.logger.export_csv(path, start=start, end=end, ticker=ticker, event_types=event_types)
     except OSError as exc:  # a path the trader typed: say why in one line, like any other input
@@ -98,6 +141,7 @@ def history_screen(app: "MainApp") -> None:
     end = cli.ask("To date, inclusive (Enter for now)", parse_optional(parse_date_end))
     if start and end and end < start:
         raise UserInputError("the end date is before the start date")
+    end = exclusive_end(end)
     ticker = cli.ask("Ticker (Enter for all)", parse_optional(parse_ticker))
     kind = cli.ask(f"Event type ({'/'.join(EVENT_TYPES)}, Enter for all)", parse_optional(
         lambda t: parse_choice(t, {e: e for e in EVENT_TYPES}, what="event type")))
@@ -112,7 +156,7 @@ def history_screen(app: "MainApp") -> None:
         cli.write(HISTORY_NOTE)
         if len(records) > 200:
             cli.write(f"(showing the last 200 of {len(records)}; export to see all)")
-    out = cli.ask("Export to CSV file (Enter to skip)", parse_optional(_csv_path))
+    out = cli.ask("Export to CSV file (Enter to skip)", parse_optional(csv_path))
     if out is None:
         return
     if out.exists() and not cli.confirm(f"{out} exists. Replace it?"):
@@ -123,8 +167,9 @@ def history_screen(app: "MainApp") -> None:
     cli.write(f"Exported {rows} row(s) to {out}")
 
 
-def _csv_path(text: str) -> Path:
-    """A writable `.csv` path: the suffix guards against a stray answer (`y`) becoming a file."""
+def csv_path(text: str) -> Path:
+    """A writable `.csv` path: the suffix guards against a stray answer (`y`) becoming a file,
+    and against replacing a file that is not an export (the trade log itself, a key, `.env`)."""
     path = Path(text.strip()).expanduser()
     if path.suffix.lower() != ".csv":
         raise UserInputError(f"give a file name ending in .csv, not {text.strip()!r}")

@@ -305,7 +305,8 @@ class TradeExecutor:
             raise
         fields = {**_order_fields(order), "order_id": result.order_id,
                   "yes_price_dollars": fmt_dollars(new_yes), "no_price_dollars": fmt_dollars(ONE - new_yes),
-                  "client_order_id": result.client_order_id or order.client_order_id or None}
+                  "client_order_id": result.client_order_id or order.client_order_id or None,
+                  "replaced_order_id": order.order_id if result.order_id != order.order_id else None}
         self._logger.record(EventType.AMEND, status="amended", count_fp=fmt_count(new_total),
                             message=f"price {fmt_dollars(order.yes_price)} -> {fmt_dollars(new_yes)}, "
                                     f"total {fmt_count(total)} -> {fmt_count(new_total)}", **fields)

@@ -5,7 +5,9 @@ returns, so a crash loses at most the line being written, and readers skip a tor
 warning instead of failing. `trades.log` and `errors.log` are for people; they rotate at midnight
 UTC through the stdlib. The JSONL rotates by date too (`trades-YYYY-MM-DD.jsonl`) and queries read
 every file. Fills come from the exchange and are deduplicated by `fill_id`, across restarts too,
-so the history shows what really traded. The logger never sees keys; callers pass it messages of
+so the history shows what really traded. Two apps may share one log folder (two terminals): each
+takes the folder's lock file (`trades.lock`, `flock`) to write, and first reads what the other
+appended, so a fill imported by both is logged once and one rotation happens per day. The logger never sees keys; callers pass it messages of
 our own exception types, which carry no secrets.
 """
 
@@ -20,10 +22,16 @@ import os
 import re
 import tempfile
 import threading
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable, Iterator
+
+try:  # POSIX; elsewhere two apps sharing a log folder are not coordinated
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
 
 from .errors import UserInputError
 from .models import Fill
@@ -39,6 +47,7 @@ log = logging.getLogger(__name__)
 TRADES_RETENTION_DAYS = 30
 ERRORS_RETENTION_DAYS = 90
 JSONL_NAME = "trades.jsonl"
+LOCK_NAME = "trades.lock"
 CSV_COLUMNS = ("created_time", "event_type", "ticker", "outcome_side", "book_side", "action",
                "count_fp", "yes_price_dollars", "no_price_dollars", "fee_cost", "order_id",
                "client_order_id", "fill_id", "status", "message")
@@ -109,6 +118,40 @@ def _event_filter(event_types: str | Iterable[str] | None) -> set[str] | None:
         raise UserInputError(f"event type must be one of {allowed}; got {items!r}") from None
 
 
+def _count(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+def _parse_line(raw: bytes) -> dict | None:
+    """One JSONL line as a record, or None when it is not one (torn by a crash)."""
+    if not raw.strip():
+        return None
+    try:
+        rec = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return rec if isinstance(rec, dict) and isinstance(rec.get("event_type"), str) else None
+
+
+def _first_day(path: Path) -> date | None:
+    """The UTC day of the first readable record in `path` (None for a missing or empty file)."""
+    try:
+        with open(path, "rb") as reader:
+            for raw in reader:
+                rec = _parse_line(raw)
+                if rec is not None:
+                    try:
+                        return _utc_date(parse_iso(str(rec.get("logged_time") or rec["created_time"])))
+                    except (KeyError, ValueError):
+                        continue
+    except FileNotFoundError:
+        return None
+    return None
+
+
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
@@ -150,13 +193,18 @@ class TradeLogger:
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._lock_fd: int | None = None
+        self._lock_depth = 0
         self._fh: Any = None
         self._needs_newline = False
         self._day: date | None = None
+        self._seen: tuple[int, int] | None = None  # (inode, bytes) of trades.jsonl already remembered
         self._fill_ids: set[str] = set()
         self._order_terms: dict[str, tuple[str, str]] = {}
         self._unanswered: dict[str, dict] = {}  # client_order_id -> its "sending" record
+        self._placed: dict[str, tuple[Decimal, dict]] = {}  # order_id -> (total count, its record)
+        self._filled: dict[str, Decimal] = {}               # order_id -> contracts filled (logged)
         # Our own Logger object, not registered with logging.getLogger: each TradeLogger writes
         # only to its own files, and nothing propagates to the root logger's handlers.
         self._human = logging.Logger("kalshi_trading.trade_log", logging.INFO)
@@ -180,7 +228,7 @@ class TradeLogger:
                                "logged_time": to_iso_z(now)}
         rec.update({key: _plain(value) for key, value in fields.items() if value is not None})
         line = json.dumps(rec, sort_keys=True, separators=(",", ":")).encode("utf-8") + b"\n"
-        with self._lock:
+        with self._exclusive():
             self._rotate_if_new_day(_utc_date(now))
             self._append(line)
             self._remember(rec)
@@ -193,18 +241,53 @@ class TradeLogger:
         for fill in fills:
             if fill.fill_id in self._fill_ids:
                 continue
-            outcome, action = self._terms_of(fill)
-            self.record(EventType.FILL, created_time=fill.created_time, ticker=fill.ticker,
-                        outcome_side=outcome, book_side=fill.book_side, action=action,
-                        count_fp=fmt_count(fill.count), yes_price_dollars=fill.yes_price,
-                        no_price_dollars=fill.no_price, fee_cost=fill.fee_cost,
-                        order_id=fill.order_id, fill_id=fill.fill_id, is_taker=fill.is_taker,
-                        status="filled")
+            with self._exclusive():  # another app sharing this folder may have logged it meanwhile
+                self._catch_up()
+                if fill.fill_id in self._fill_ids:
+                    continue
+                outcome, action = self._terms_of(fill)
+                self.record(EventType.FILL, created_time=fill.created_time, ticker=fill.ticker,
+                            outcome_side=outcome, book_side=fill.book_side, action=action,
+                            count_fp=fmt_count(fill.count), yes_price_dollars=fill.yes_price,
+                            no_price_dollars=fill.no_price, fee_cost=fill.fee_cost,
+                            order_id=fill.order_id, fill_id=fill.fill_id, is_taker=fill.is_taker,
+                            status="filled")
             new += 1
         return new
 
+    def resting_orders(self) -> list[dict]:
+        """Orders this log placed that rest as far as the log knows: no cancellation recorded and
+        fewer fills logged than their size. Each is its submission record, `count_fp` its current
+        total. The exchange may have ended them since (market closed, expiry, another session)."""
+        with self._exclusive():
+            self._catch_up()
+            return [{**rec, "count_fp": fmt_count(total)} for oid, (total, rec) in self._placed.items()
+                    if total > self._filled.get(oid, Decimal(0))]
+
+    def import_cancellation(self, order_id: str, *, filled: Decimal, created_time: datetime | None,
+                            message: str) -> bool:
+        """Record, once, that the exchange canceled a resting order this log placed (what was not
+        `filled` is what was canceled). False when the log already shows it ended (another app
+        sharing the folder may have recorded it)."""
+        with self._exclusive():
+            self._catch_up()
+            placed = self._placed.get(order_id)
+            if placed is None:
+                return False
+            total, rec = placed
+            fields = {key: rec.get(key) for key in ("ticker", "outcome_side", "book_side", "action",
+                                                    "yes_price_dollars", "no_price_dollars",
+                                                    "client_order_id")}
+            self.record(EventType.CANCELLATION, created_time=created_time, order_id=order_id,
+                        count_fp=fmt_count(max(total - filled, Decimal(0))), status="canceled",
+                        message=message, **fields)
+            return True
+
     def known_fill(self, fill_id: str) -> bool:
-        """True when this fill is already in the log."""
+        """True when this fill is already in the log (by this app or another sharing the folder)."""
+        if fill_id not in self._fill_ids:
+            with self._exclusive():
+                self._catch_up()
         return fill_id in self._fill_ids
 
     def _terms_of(self, fill: Fill) -> tuple[str, str]:
@@ -224,6 +307,26 @@ class TradeLogger:
                 and outcome in tuple(OutcomeSide) and action in tuple(Action)):
             self._order_terms[order_id] = (outcome, action)
         self._track_outcome(rec)
+        self._track_order(rec)
+
+    def _track_order(self, rec: dict) -> None:
+        """Follow each order this log placed while it rests: its size (amends change it), the
+        fills logged against it, and whether a cancellation was recorded."""
+        kind, order_id = rec["event_type"], rec.get("order_id")
+        if not isinstance(order_id, str) or not order_id:
+            return
+        count = _count(rec.get("count_fp"))
+        if kind == EventType.FILL:
+            self._filled[order_id] = self._filled.get(order_id, Decimal(0)) + (count or Decimal(0))
+        elif kind == EventType.SUBMISSION and rec.get("status") == "resting" and count is not None:
+            self._placed[order_id] = (count, rec)
+        elif kind == EventType.CANCELLATION:
+            self._placed.pop(order_id, None)
+        elif kind == EventType.AMEND and count is not None:
+            placed = self._placed.pop(str(rec.get("replaced_order_id") or order_id), None)
+            if placed is not None:
+                total = placed[0] - count if rec.get("status") == "decreased" else count
+                self._placed[order_id] = (total, placed[1])
 
     def _track_outcome(self, rec: dict) -> None:
         """Follow each submission from `sending` to its outcome. A submission with an order id
@@ -241,11 +344,68 @@ class TradeLogger:
     def unanswered_submissions(self, ticker: str | None = None) -> list[dict]:
         """Submissions whose outcome the exchange never told us (oldest first): they may or may not
         have placed an order, so the executor looks them up before sending anything like them."""
-        with self._lock:
+        with self._exclusive():
+            self._catch_up()  # another app sharing this folder may have sent (or settled) some
             pending = list(self._unanswered.values())
         return [rec for rec in pending if ticker is None or rec.get("ticker") == ticker]
 
+    # --- sharing the folder with another app ---------------------------------------------
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """This logger's lock, then the folder's lock file, so apps sharing it write in turn."""
+        with self._lock:
+            if self._lock_depth == 0 and fcntl is not None:
+                if self._lock_fd is None:
+                    self._lock_fd = os.open(self.log_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+                if self._lock_depth == 0 and fcntl is not None and self._lock_fd is not None:
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _catch_up(self) -> None:
+        """Remember the whole lines appended to `trades.jsonl` since we last looked (by another app
+        sharing the folder). If another app rotated the file, everything is read again."""
+        path = self.log_dir / JSONL_NAME
+        try:
+            inode = path.stat().st_ino
+        except FileNotFoundError:
+            self._seen = None
+            return
+        if self._seen is not None and self._seen[0] != inode:
+            self._reset_state()
+            for old in self._jsonl_files()[:-1]:
+                for rec in self._read_file(old):
+                    self._remember(rec)
+        offset = self._seen[1] if self._seen is not None else 0
+        with open(path, "rb") as reader:
+            reader.seek(offset)
+            data = reader.read()
+        whole = data.rfind(b"\n") + 1
+        for raw in data[:whole].splitlines():
+            rec = _parse_line(raw)
+            if rec is not None:
+                self._remember(rec)
+        self._seen = (inode, offset + whole)
+        # Bytes after the last newline can only be a line torn by a crash (writers hold the lock).
+        self._needs_newline = whole < len(data)
+
+    def _reset_state(self) -> None:
+        for state in (self._fill_ids, self._order_terms, self._unanswered, self._placed, self._filled):
+            state.clear()
+        self._seen = None
+
     def _append(self, line: bytes) -> None:
+        self._catch_up()
+        path = self.log_dir / JSONL_NAME
+        if self._fh is not None and (not path.exists()
+                                     or os.fstat(self._fh.fileno()).st_ino != path.stat().st_ino):
+            self._fh.close()  # another app rotated the file: append to the new one
+            self._fh = None
         if self._fh is None:
             self._open()
         data = (b"\n" + line) if self._needs_newline else line
@@ -253,6 +413,7 @@ class TradeLogger:
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self._needs_newline = False
+        self._seen = (os.fstat(self._fh.fileno()).st_ino, self._fh.tell())
 
     def _open(self) -> None:
         path = self.log_dir / JSONL_NAME
@@ -260,11 +421,7 @@ class TradeLogger:
         self._fh = open(path, "ab")
         if created:
             self._fsync_dir()
-        elif path.stat().st_size > 0:
-            with open(path, "rb") as reader:
-                reader.seek(-1, os.SEEK_END)
-                # A crash mid-write left a line without its newline: start the next on a fresh one.
-                self._needs_newline = reader.read(1) != b"\n"
+            self._seen, self._needs_newline = None, False
 
     def _fsync_dir(self) -> None:
         try:
@@ -281,25 +438,28 @@ class TradeLogger:
     # --- rotation and retention ----------------------------------------------------------
 
     def _rotate_if_new_day(self, today: date) -> None:
-        if self._day is None:
-            self._day = today
+        """Move `trades.jsonl` aside as `trades-<day of its first record>.jsonl` once it holds an
+        earlier day's records (checked at the first record and at each new day; another app
+        sharing the folder may have done it already)."""
+        if self._day is not None and today <= self._day:  # same day, or the clock went back
             return
-        if today <= self._day:  # same day, or the clock went back: keep appending
-            return
+        self._day = today
         current = self.log_dir / JSONL_NAME
+        self._catch_up()
+        first = _first_day(current)
+        if first is None or first >= today:
+            return
         if self._fh is not None:
             self._fh.close()
             self._fh = None
-        if current.exists() and current.stat().st_size > 0:
-            target = self.log_dir / f"trades-{self._day.isoformat()}.jsonl"
-            serial = 1
-            while target.exists():
-                target = self.log_dir / f"trades-{self._day.isoformat()}.{serial}.jsonl"
-                serial += 1
-            os.replace(current, target)
-            self._fsync_dir()
-        self._needs_newline = False
-        self._day = today
+        target = self.log_dir / f"trades-{first.isoformat()}.jsonl"
+        serial = 1
+        while target.exists():
+            target = self.log_dir / f"trades-{first.isoformat()}.{serial}.jsonl"
+            serial += 1
+        os.replace(current, target)
+        self._fsync_dir()
+        self._seen, self._needs_newline = None, False
         self._purge(today)
 
     def _purge(self, today: date) -> None:
@@ -342,11 +502,8 @@ class TradeLogger:
             for number, raw in enumerate(reader, start=1):
                 if not raw.strip():
                     continue
-                try:
-                    rec = json.loads(raw)
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    rec = None
-                if not isinstance(rec, dict) or not isinstance(rec.get("event_type"), str):
+                rec = _parse_line(raw)
+                if rec is None:
                     log.warning("%s line %d is unreadable (torn by a crash?); skipped",
                                 path.name, number)
                     continue
@@ -357,18 +514,13 @@ class TradeLogger:
             yield from self._read_file(path)
 
     def _load_state(self) -> None:
-        """Rebuild the fill-id set and today's file date from what is on disk."""
-        last: dict | None = None
-        for path in self._jsonl_files():
-            for rec in self._read_file(path):
-                self._remember(rec)
-                if path.name == JSONL_NAME:
-                    last = rec
-        if last is not None:
-            try:
-                self._day = _utc_date(parse_iso(str(last.get("logged_time") or last["created_time"])))
-            except (KeyError, ValueError):
-                self._day = None
+        """Rebuild the fill ids, order terms and unanswered submissions from what is on disk."""
+        with self._exclusive():
+            for path in self._jsonl_files():
+                if path.name != JSONL_NAME:
+                    for rec in self._read_file(path):
+                        self._remember(rec)
+            self._catch_up()
 
     def query(self, *, start: datetime | date | str | None = None,
               end: datetime | date | str | None = None, ticker: str | None = None,
@@ -424,6 +576,9 @@ class TradeLogger:
             if self._fh is not None:
                 self._fh.close()
                 self._fh = None
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
         for handler in list(self._human.handlers):
             handler.close()
             self._human.removeHandler(handler)

@@ -151,6 +151,17 @@ def test_a_bare_end_date_includes_the_whole_day() -> None:
         parse_date("21/11/2026")
 
 
+@pytest.mark.parametrize("text, last", [
+    ("2026-11-21T05:12", "2026-11-21T05:12:59.999999+00:00"),         # the history lists minutes
+    ("2026-11-21 05:12:50", "2026-11-21T05:12:50.999999+00:00"),
+    ("2026-11-21T05:12:50.238Z", "2026-11-21T05:12:50.238999+00:00"),  # a time copied from the CSV
+    ("2026-11-21T05:12:50.238000Z", "2026-11-21T05:12:50.238000+00:00"),
+    ("2026-11-21T06:12+01:00", "2026-11-21T05:12:59.999999+00:00"),
+])
+def test_an_end_time_includes_everything_up_to_the_precision_written(text: str, last: str) -> None:
+    assert parse_date_end(text).isoformat() == last
+
+
 def test_tickers_are_upper_cased_and_checked() -> None:
     assert parse_ticker(" kxabc-26nov21 ") == "KXABC-26NOV21"
     with pytest.raises(UserInputError):

@@ -237,6 +237,20 @@ def test_export_to_a_path_that_cannot_be_written_is_one_friendly_line(config, tm
     assert not (config.log_dir / "errors.log").exists()
 
 
+def test_export_replaces_an_existing_csv_says_so_and_never_writes_over_the_trade_log(config, tmp_path) -> None:
+    buy(config, ticker("cmdexp"), "--count", "1", "--price", "0.45", "--tif", "ioc")
+    target = tmp_path / "day.csv"
+    target.write_text("yesterday's export\n")
+    code, out, err = command(config, ["export", "--out", str(target)])
+    assert code == 0 and "(replaced the file that was there)" in out
+    assert target.read_text().startswith("created_time,event_type")
+    trail = (config.log_dir / "trades.jsonl").read_bytes()
+    for victim in ("trades.jsonl", "trades.log"):
+        code, out, err = command(config, ["export", "--out", str(config.log_dir / victim)])
+        assert (code, out) == (1, "") and ".csv" in err and err.count("\n") == 1
+    assert (config.log_dir / "trades.jsonl").read_bytes() == trail
+
+
 def test_an_order_on_a_closed_market_is_exit_1_and_nothing_sent(config, exchange) -> None:
     code, out, err = command(config, ["order", "--ticker", CLOSED, "--side", "yes", "--action", "buy",
                                       "--count", "1", "--price", "0.30", "--yes"])

@@ -136,3 +136,19 @@ def test_a_reader_that_goes_away_ends_the_session_quietly(exchange, tmp_path: Pa
     finally:
         app.close()
     assert not (tmp_path / "logs" / "errors.log").exists()
+
+
+def test_two_apps_in_one_process_closing_in_any_order_leave_logging_as_it_was(exchange, tmp_path: Path) -> None:
+    """Closing the first of two open apps must not leave the package's warnings swallowed (nor
+    sent to a closed app.log): the state before the first app is back once both are closed."""
+    import logging
+    package = logging.getLogger("kalshi_trading")
+    before = (package.level, package.propagate, list(package.handlers))
+    first = MainApp.build(config_for(exchange, tmp_path / "a"), stdin=io.StringIO(), stdout=io.StringIO(),
+                          rate_limiter=RateLimiter("prestige"))
+    second = MainApp.build(config_for(exchange, tmp_path / "b"), stdin=io.StringIO(), stdout=io.StringIO(),
+                           rate_limiter=RateLimiter("prestige"))
+    first.close()
+    assert package.propagate is False          # the second app still keeps its warnings off the screen
+    second.close()
+    assert (package.level, package.propagate, list(package.handlers)) == before

@@ -78,3 +78,22 @@ def test_json_keeps_six_places_for_fractional_counts_at_sub_penny_prices() -> No
     assert document["fees_paid_dollars"] == "0.000013"
     assert document["markets"][0]["realized_pnl_dollars"] == "0.000616"
     assert D(document["realized_pnl_dollars"]) == report.realized
+
+
+def test_a_ticker_that_does_not_fit_its_column_is_never_cut() -> None:
+    """On a terminal a little too narrow for them, two XRP tickers that differ only in their last
+    characters both show whole (each on a line of its own, the figures below in their columns);
+    a short one stays inline. (They used to read `KXXRP15M-26AUG170500-…`.)"""
+    first, second = "KXXRP15M-26AUG170500-00", "KXXRP15M-26AUG170515-15"
+    report = report_for(FakeClient(
+        fills=[fill("1", first, "bid", "3", "0.11", "0.03"), fill("2", second, "ask", "2", "0.36", "0.04"),
+               fill("3", "A", "bid", "1", "0.40", "0.01")],
+        markets=[market(first, bid="0.10", ask="0.12"), market(second, bid="0.35", ask="0.37"),
+                 market("A", bid="0.40", ask="0.42")]))
+    screen = render_portfolio(report, 76)
+    assert not any("…" in text for text in screen) and all(len(text) <= 76 for text in screen)
+    header = next(text for text in screen if text.startswith("Ticker"))
+    for tick in (first, second):
+        figures = screen[screen.index(tick) + 1]
+        assert figures.startswith(" ") and len(figures) == len(header)      # aligned under the headers
+    assert any(text.startswith("A ") and text.endswith("0.0100") for text in screen)

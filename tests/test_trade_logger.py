@@ -312,3 +312,32 @@ def test_every_record_is_fsynced_before_record_returns(tlog: TradeLogger, monkey
     for n in range(1, 4):
         tlog.record("submission", ticker="KXTEST-A", client_order_id=f"c{n}", status="sending")
         assert synced.count(tlog._fh.fileno()) == n
+
+
+def test_two_apps_sharing_a_log_folder_log_each_fill_once(tmp_path: Path, clock: Clock) -> None:
+    """Two terminals with the same KALSHI_LOG_DIR: what one imported, the other does not repeat,
+    and an order one of them left unanswered is looked up by the other too."""
+    with TradeLogger(tmp_path, clock=clock) as first, TradeLogger(tmp_path, clock=clock) as second:
+        assert second.import_fills([make_fill("f1")]) == 1
+        assert first.import_fills([make_fill("f1"), make_fill("f2")]) == 1
+        assert second.import_fills([make_fill("f2")]) == 0 and second.known_fill("f2")
+        second.record("submission", ticker="KXTEST-A", client_order_id="c-lost", status="sending")
+        assert [r["client_order_id"] for r in first.unanswered_submissions()] == ["c-lost"]
+        first.record("error", ticker="KXTEST-A", client_order_id="c-lost", status="not_placed")
+        assert second.unanswered_submissions() == []
+        assert [r["fill_id"] for r in first.query(event_types="fill")] == ["f1", "f2"]
+
+
+def test_two_apps_sharing_a_log_folder_rotate_it_once(tmp_path: Path, clock: Clock) -> None:
+    with TradeLogger(tmp_path, clock=clock) as first, TradeLogger(tmp_path, clock=clock) as second:
+        first.record("submission", ticker="KXTEST-A", message="day1 first")
+        second.record("submission", ticker="KXTEST-A", message="day1 second")
+        clock.now = T0 + timedelta(days=1)
+        first.record("submission", ticker="KXTEST-A", message="day2 first")
+        second.record("submission", ticker="KXTEST-A", message="day2 second")
+        first.import_fills([make_fill("f9", when="2026-11-22T10:00:00Z")])
+        assert second.import_fills([make_fill("f9", when="2026-11-22T10:00:00Z")]) == 0
+    assert sorted(p.name for p in tmp_path.glob("trades*.jsonl")) == ["trades-2026-11-21.jsonl", "trades.jsonl"]
+    day1 = [json.loads(x)["message"] for x in lines(tmp_path / "trades-2026-11-21.jsonl")]
+    day2 = [json.loads(x).get("message", "fill") for x in lines(tmp_path / "trades.jsonl")]
+    assert day1 == ["day1 first", "day1 second"] and day2 == ["day2 first", "day2 second", "fill"]
