@@ -1,14 +1,12 @@
-"""The audit trail: every order event appended to crash-safe JSONL, mirrored to human logs.
+"""The audit trail: every order event, in Kalshi's terms, kept where a crash cannot lose it.
 
-`trades.jsonl` is the record of truth: one JSON object per line, fsynced before `record()`
-returns, so a crash loses at most the line being written, and readers skip a torn line with a
-warning instead of failing. `trades.log` and `errors.log` are for people; they rotate at midnight
-UTC through the stdlib. The JSONL rotates by date too (`trades-YYYY-MM-DD.jsonl`) and queries read
-every file. Fills come from the exchange and are deduplicated by `fill_id`, across restarts too,
-so the history shows what really traded. Two apps may share one log folder (two terminals): each
-takes the folder's lock file (`trades.lock`, `flock`) to write, and first reads what the other
-appended, so a fill imported by both is logged once and one rotation happens per day. The logger never sees keys; callers pass it messages of
-our own exception types, which carry no secrets.
+Records go to the crash-safe JSONL journal (jsonl_journal.py: fsynced appends, torn-line
+tolerance, daily rotation, retention, a folder shared by two apps) and are mirrored to the
+human logs `trades.log` and `errors.log`, which rotate at midnight UTC through the stdlib.
+Fills come from the exchange and are deduplicated by `fill_id`, across restarts too, so the
+history shows what really traded; submissions are followed from `sending` to their outcome so an
+unanswered one is never forgotten. The logger never sees keys; callers pass it messages of our
+own exception types, which carry no secrets.
 """
 
 from __future__ import annotations
@@ -19,21 +17,15 @@ import json
 import logging
 import logging.handlers
 import os
-import re
 import tempfile
-import threading
-from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Iterable, Iterator
-
-try:  # POSIX; elsewhere two apps sharing a log folder are not coordinated
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
+from typing import Any, Iterable
 
 from .errors import UserInputError
+from .jsonl_journal import (ERRORS_RETENTION_DAYS, JSONL_NAME, TRADES_RETENTION_DAYS, JsonlJournal,
+                            utc_date)
 from .models import Fill
 from .money import fmt_count
 from .order_request import Action, OutcomeSide
@@ -44,18 +36,12 @@ __all__ = ["TradeLogger", "EventType", "CSV_COLUMNS", "TRADES_RETENTION_DAYS",
 
 log = logging.getLogger(__name__)
 
-TRADES_RETENTION_DAYS = 30
-ERRORS_RETENTION_DAYS = 90
-JSONL_NAME = "trades.jsonl"
-LOCK_NAME = "trades.lock"
 CSV_COLUMNS = ("created_time", "event_type", "ticker", "outcome_side", "book_side", "action",
                "count_fp", "yes_price_dollars", "no_price_dollars", "fee_cost", "order_id",
                "client_order_id", "fill_id", "status", "message")
 
 # `error` statuses after which a submission certainly placed no order.
 SETTLED_ERRORS = ("rejected", "not_sent", "not_placed")
-_ROTATED_JSONL = re.compile(r"^trades-(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl$")
-_ROTATED_LOG = re.compile(r"^(trades|errors)\.log\.(\d{4}-\d{2}-\d{2})$")
 _FORMULA_START = ("=", "+", "@", "\t", "\r")
 
 
@@ -84,10 +70,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(key): _plain(item) for key, item in value.items()}
     raise TypeError(f"cannot log a {type(value).__name__} (money and counts must be Decimal)")
-
-
-def _utc_date(moment: datetime) -> date:
-    return moment.astimezone(timezone.utc).date()
 
 
 def _bound(value: datetime | date | str | None, *, end: bool) -> datetime | None:
@@ -123,33 +105,6 @@ def _count(value: Any) -> Decimal | None:
         return Decimal(str(value)) if value not in (None, "") else None
     except InvalidOperation:
         return None
-
-
-def _parse_line(raw: bytes) -> dict | None:
-    """One JSONL line as a record, or None when it is not one (torn by a crash)."""
-    if not raw.strip():
-        return None
-    try:
-        rec = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return rec if isinstance(rec, dict) and isinstance(rec.get("event_type"), str) else None
-
-
-def _first_day(path: Path) -> date | None:
-    """The UTC day of the first readable record in `path` (None for a missing or empty file)."""
-    try:
-        with open(path, "rb") as reader:
-            for raw in reader:
-                rec = _parse_line(raw)
-                if rec is not None:
-                    try:
-                        return _utc_date(parse_iso(str(rec.get("logged_time") or rec["created_time"])))
-                    except (KeyError, ValueError):
-                        continue
-    except FileNotFoundError:
-        return None
-    return None
 
 
 def _csv_cell(value: Any) -> str:
@@ -193,13 +148,7 @@ class TradeLogger:
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._clock = clock
-        self._lock = threading.RLock()
-        self._lock_fd: int | None = None
-        self._lock_depth = 0
-        self._fh: Any = None
-        self._needs_newline = False
-        self._day: date | None = None
-        self._seen: tuple[int, int] | None = None  # (inode, bytes) of trades.jsonl already remembered
+        self._journal = JsonlJournal(self.log_dir, remember=self._remember, forget=self._reset_state)
         self._fill_ids: set[str] = set()
         self._order_terms: dict[str, tuple[str, str]] = {}
         self._unanswered: dict[str, dict] = {}  # client_order_id -> its "sending" record
@@ -211,8 +160,8 @@ class TradeLogger:
         self._human.propagate = False
         self._human.addHandler(_rotating_handler(self.log_dir / "trades.log", logging.INFO))
         self._human.addHandler(_rotating_handler(self.log_dir / "errors.log", logging.ERROR))
-        self._load_state()
-        self._purge(_utc_date(self._clock()))
+        self._journal.load()
+        self._journal.purge(utc_date(self._clock()))
 
     # --- writing -------------------------------------------------------------------------
 
@@ -227,11 +176,7 @@ class TradeLogger:
         rec: dict[str, Any] = {"event_type": kind.value, "created_time": _plain(created),
                                "logged_time": to_iso_z(now)}
         rec.update({key: _plain(value) for key, value in fields.items() if value is not None})
-        line = json.dumps(rec, sort_keys=True, separators=(",", ":")).encode("utf-8") + b"\n"
-        with self._exclusive():
-            self._rotate_if_new_day(_utc_date(now))
-            self._append(line)
-            self._remember(rec)
+        self._journal.append(rec, utc_date(now))
         self._human.log(logging.ERROR if kind is EventType.ERROR else logging.INFO, _human_line(rec))
         return rec
 
@@ -241,8 +186,8 @@ class TradeLogger:
         for fill in fills:
             if fill.fill_id in self._fill_ids:
                 continue
-            with self._exclusive():  # another app sharing this folder may have logged it meanwhile
-                self._catch_up()
+            with self._journal.exclusive():  # another app sharing this folder may have logged it meanwhile
+                self._journal.catch_up()
                 if fill.fill_id in self._fill_ids:
                     continue
                 outcome, action = self._terms_of(fill)
@@ -259,8 +204,8 @@ class TradeLogger:
         """Orders this log placed that rest as far as the log knows: no cancellation recorded and
         fewer fills logged than their size. Each is its submission record, `count_fp` its current
         total. The exchange may have ended them since (market closed, expiry, another session)."""
-        with self._exclusive():
-            self._catch_up()
+        with self._journal.exclusive():
+            self._journal.catch_up()
             return [{**rec, "count_fp": fmt_count(total)} for oid, (total, rec) in self._placed.items()
                     if total > self._filled.get(oid, Decimal(0))]
 
@@ -269,8 +214,8 @@ class TradeLogger:
         """Record, once, that the exchange canceled a resting order this log placed (what was not
         `filled` is what was canceled). False when the log already shows it ended (another app
         sharing the folder may have recorded it)."""
-        with self._exclusive():
-            self._catch_up()
+        with self._journal.exclusive():
+            self._journal.catch_up()
             placed = self._placed.get(order_id)
             if placed is None:
                 return False
@@ -286,8 +231,8 @@ class TradeLogger:
     def known_fill(self, fill_id: str) -> bool:
         """True when this fill is already in the log (by this app or another sharing the folder)."""
         if fill_id not in self._fill_ids:
-            with self._exclusive():
-                self._catch_up()
+            with self._journal.exclusive():
+                self._journal.catch_up()
         return fill_id in self._fill_ids
 
     def _terms_of(self, fill: Fill) -> tuple[str, str]:
@@ -344,183 +289,16 @@ class TradeLogger:
     def unanswered_submissions(self, ticker: str | None = None) -> list[dict]:
         """Submissions whose outcome the exchange never told us (oldest first): they may or may not
         have placed an order, so the executor looks them up before sending anything like them."""
-        with self._exclusive():
-            self._catch_up()  # another app sharing this folder may have sent (or settled) some
+        with self._journal.exclusive():
+            self._journal.catch_up()  # another app sharing this folder may have sent (or settled) some
             pending = list(self._unanswered.values())
         return [rec for rec in pending if ticker is None or rec.get("ticker") == ticker]
-
-    # --- sharing the folder with another app ---------------------------------------------
-
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """This logger's lock, then the folder's lock file, so apps sharing it write in turn."""
-        with self._lock:
-            if self._lock_depth == 0 and fcntl is not None:
-                if self._lock_fd is None:
-                    self._lock_fd = os.open(self.log_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-            self._lock_depth += 1
-            try:
-                yield
-            finally:
-                self._lock_depth -= 1
-                if self._lock_depth == 0 and fcntl is not None and self._lock_fd is not None:
-                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-
-    def _catch_up(self) -> None:
-        """Remember the whole lines appended to `trades.jsonl` since we last looked (by another app
-        sharing the folder). If another app rotated the file, everything is read again."""
-        path = self.log_dir / JSONL_NAME
-        try:
-            inode = path.stat().st_ino
-        except FileNotFoundError:
-            self._seen = None
-            return
-        if self._seen is not None and self._seen[0] != inode:
-            self._reset_state()
-            for old in self._jsonl_files()[:-1]:
-                for rec in self._read_file(old):
-                    self._remember(rec)
-        offset = self._seen[1] if self._seen is not None else 0
-        with open(path, "rb") as reader:
-            reader.seek(offset)
-            data = reader.read()
-        whole = data.rfind(b"\n") + 1
-        for raw in data[:whole].splitlines():
-            rec = _parse_line(raw)
-            if rec is not None:
-                self._remember(rec)
-        self._seen = (inode, offset + whole)
-        # Bytes after the last newline can only be a line torn by a crash (writers hold the lock).
-        self._needs_newline = whole < len(data)
 
     def _reset_state(self) -> None:
         for state in (self._fill_ids, self._order_terms, self._unanswered, self._placed, self._filled):
             state.clear()
-        self._seen = None
-
-    def _append(self, line: bytes) -> None:
-        self._catch_up()
-        path = self.log_dir / JSONL_NAME
-        if self._fh is not None and (not path.exists()
-                                     or os.fstat(self._fh.fileno()).st_ino != path.stat().st_ino):
-            self._fh.close()  # another app rotated the file: append to the new one
-            self._fh = None
-        if self._fh is None:
-            self._open()
-        data = (b"\n" + line) if self._needs_newline else line
-        self._fh.write(data)
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._needs_newline = False
-        self._seen = (os.fstat(self._fh.fileno()).st_ino, self._fh.tell())
-
-    def _open(self) -> None:
-        path = self.log_dir / JSONL_NAME
-        created = not path.exists()
-        self._fh = open(path, "ab")
-        if created:
-            self._fsync_dir()
-            self._seen, self._needs_newline = None, False
-
-    def _fsync_dir(self) -> None:
-        try:
-            fd = os.open(self.log_dir, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-
-    # --- rotation and retention ----------------------------------------------------------
-
-    def _rotate_if_new_day(self, today: date) -> None:
-        """Move `trades.jsonl` aside as `trades-<day of its first record>.jsonl` once it holds an
-        earlier day's records (checked at the first record and at each new day; another app
-        sharing the folder may have done it already)."""
-        if self._day is not None and today <= self._day:  # same day, or the clock went back
-            return
-        self._day = today
-        current = self.log_dir / JSONL_NAME
-        self._catch_up()
-        first = _first_day(current)
-        if first is None or first >= today:
-            return
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-        target = self.log_dir / f"trades-{first.isoformat()}.jsonl"
-        serial = 1
-        while target.exists():
-            target = self.log_dir / f"trades-{first.isoformat()}.{serial}.jsonl"
-            serial += 1
-        os.replace(current, target)
-        self._fsync_dir()
-        self._seen, self._needs_newline = None, False
-        self._purge(today)
-
-    def _purge(self, today: date) -> None:
-        """Delete rotated files older than the retention: trades 30 days, errors 90."""
-        keep = {"trades": TRADES_RETENTION_DAYS, "errors": ERRORS_RETENTION_DAYS}
-        for path in self.log_dir.iterdir():
-            match_jsonl, match_log = _ROTATED_JSONL.match(path.name), _ROTATED_LOG.match(path.name)
-            if match_jsonl:
-                kind, day_text = "trades", match_jsonl.group(1)
-            elif match_log:
-                kind, day_text = match_log.group(1), match_log.group(2)
-            else:
-                continue
-            try:
-                day = date.fromisoformat(day_text)
-            except ValueError:
-                continue
-            if day < today - timedelta(days=keep[kind]):
-                try:
-                    path.unlink()
-                    log.info("deleted %s (older than %d days)", path.name, keep[kind])
-                except OSError as exc:
-                    log.warning("could not delete old log %s: %s", path.name, exc.strerror)
 
     # --- reading -------------------------------------------------------------------------
-
-    def _jsonl_files(self) -> list[Path]:
-        rotated = []
-        for path in self.log_dir.iterdir():
-            match = _ROTATED_JSONL.match(path.name)
-            if match:
-                rotated.append((match.group(1), int(match.group(2) or 0), path))
-        files = [path for _, _, path in sorted(rotated)]
-        current = self.log_dir / JSONL_NAME
-        return files + [current] if current.exists() else files
-
-    def _read_file(self, path: Path) -> Iterator[dict]:
-        """Records in one file; an unreadable (torn) line is skipped with a warning."""
-        with open(path, "rb") as reader:
-            for number, raw in enumerate(reader, start=1):
-                if not raw.strip():
-                    continue
-                rec = _parse_line(raw)
-                if rec is None:
-                    log.warning("%s line %d is unreadable (torn by a crash?); skipped",
-                                path.name, number)
-                    continue
-                yield rec
-
-    def _records(self) -> Iterator[dict]:
-        for path in self._jsonl_files():
-            yield from self._read_file(path)
-
-    def _load_state(self) -> None:
-        """Rebuild the fill ids, order terms and unanswered submissions from what is on disk."""
-        with self._exclusive():
-            for path in self._jsonl_files():
-                if path.name != JSONL_NAME:
-                    for rec in self._read_file(path):
-                        self._remember(rec)
-            self._catch_up()
 
     def query(self, *, start: datetime | date | str | None = None,
               end: datetime | date | str | None = None, ticker: str | None = None,
@@ -530,7 +308,7 @@ class TradeLogger:
         kinds = _event_filter(event_types)
         wanted = ticker.strip().upper() if ticker else None
         matches: list[tuple[datetime, int, dict]] = []
-        for sequence, rec in enumerate(self._records()):
+        for sequence, rec in enumerate(self._journal.records()):
             try:
                 created = parse_iso(str(rec.get("created_time")))
             except ValueError:
@@ -572,13 +350,7 @@ class TradeLogger:
 
     def close(self) -> None:
         """Close the JSONL and the human logs (every record is already on disk)."""
-        with self._lock:
-            if self._fh is not None:
-                self._fh.close()
-                self._fh = None
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
+        self._journal.close()
         for handler in list(self._human.handlers):
             handler.close()
             self._human.removeHandler(handler)

@@ -311,7 +311,7 @@ def test_every_record_is_fsynced_before_record_returns(tlog: TradeLogger, monkey
     monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
     for n in range(1, 4):
         tlog.record("submission", ticker="KXTEST-A", client_order_id=f"c{n}", status="sending")
-        assert synced.count(tlog._fh.fileno()) == n
+        assert synced.count(tlog._journal._fh.fileno()) == n
 
 
 def test_two_apps_sharing_a_log_folder_log_each_fill_once(tmp_path: Path, clock: Clock) -> None:
