@@ -9,12 +9,14 @@ never echo a key id, a key file path or key material. Paper mode needs no key.
 from __future__ import annotations
 
 import enum
+import io
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Mapping
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from .errors import ConfigError
 from .money import fmt_count, fmt_dollars
@@ -40,7 +42,7 @@ BASE_URLS: dict[Mode, str] = {
 RATE_TIERS: tuple[str, ...] = tuple(TIERS)
 DEFAULT_PAPER_DIR = "~/.kalshi_trading/paper"
 DEFAULT_LOG_DIR = "logs"
-_TRUE_WORDS = ("1", "true", "yes", "on")
+_TRUE_WORDS = ("1", "true", "t", "yes", "y", "on")   # python-dotenv's own set, plus "on"
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,11 @@ class Config:
     def load(cls, environ: Mapping[str, str], dotenv_path: Path | None) -> "Config":
         """Merge `.env` (if given, present and not disabled) under `environ`, validate, build."""
         merged: dict[str, str] = {}
+        problems: list[str] = []
         if dotenv_path is not None and not _dotenv_disabled(environ) and Path(dotenv_path).is_file():
-            merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+            merged.update(_read_dotenv(Path(dotenv_path), problems))
         merged.update(environ)  # the real environment wins, as load_dotenv(override=False) does
-        return _Builder(merged).build()
+        return _Builder(merged, problems).build()
 
     def masked_key_id(self) -> str:
         """The key id as `…1a2b` (last four characters), or `(none)`."""
@@ -100,12 +103,31 @@ def _dotenv_disabled(environ: Mapping[str, str]) -> bool:
     return environ.get("PYTHON_DOTENV_DISABLED", "").strip().lower() in _TRUE_WORDS
 
 
+def _read_dotenv(path: Path, problems: list[str]) -> dict[str, str]:
+    """The `.env` values; a file that is not UTF-8 text, or lines python-dotenv cannot parse
+    (and would silently skip), become problems instead of settings quietly ignored."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        problems.append(".env is not UTF-8 text (save it as UTF-8)")
+        return {}
+    except OSError as exc:
+        problems.append(f".env cannot be read ({exc.strerror or 'I/O error'})")
+        return {}
+    bad = [binding.original.line for binding in parse_stream(io.StringIO(text)) if binding.error]
+    if bad:
+        problems.append(f".env line(s) {', '.join(map(str, bad))} cannot be parsed "
+                        "(expected NAME=value; check the quotes)")
+        return {}
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
+
+
 class _Builder:
     """Reads each variable once, recording problems instead of stopping at the first."""
 
-    def __init__(self, values: Mapping[str, str]) -> None:
+    def __init__(self, values: Mapping[str, str], problems: list[str] | None = None) -> None:
         self.values = values
-        self.problems: list[str] = []
+        self.problems: list[str] = list(problems or [])
 
     def get(self, name: str) -> str | None:
         value = self.values.get(name)
@@ -121,8 +143,8 @@ class _Builder:
             max_position=self._positive_decimal("KALSHI_MAX_POSITION", RiskLimits.max_position),
             max_open_orders=self._positive_int("KALSHI_MAX_OPEN_ORDERS", RiskLimits.max_open_orders),
         )
-        paper_dir = Path(self.get("KALSHI_PAPER_DIR") or DEFAULT_PAPER_DIR).expanduser()
-        log_dir = Path(self.get("KALSHI_LOG_DIR") or DEFAULT_LOG_DIR).expanduser()
+        paper_dir = self._path("KALSHI_PAPER_DIR", DEFAULT_PAPER_DIR)
+        log_dir = self._path("KALSHI_LOG_DIR", DEFAULT_LOG_DIR)
         if self.problems:
             raise ConfigError(self.problems)
         return Config(mode=mode, base_url=base_url, key_id=key_id,
@@ -164,12 +186,27 @@ class _Builder:
             "when the other key variable is set"
         if key_id is None:
             self.problems.append(f"KALSHI_API_KEY_ID is missing (required {why})")
+        else:
+            from .signing import key_id_problem  # local, as in _check_key_file
+            problem = key_id_problem(key_id)
+            if problem:
+                self.problems.append(problem)
         if raw_path is None:
             self.problems.append(f"KALSHI_PRIVATE_KEY_PATH is missing (required {why})")
             return key_id, None
-        path = Path(raw_path).expanduser()
-        self._check_key_file(path)
+        path = self._path("KALSHI_PRIVATE_KEY_PATH", raw_path)
+        if path is not None:
+            self._check_key_file(path)
         return key_id, path
+
+    def _path(self, name: str, default: str) -> Path | None:
+        """`~` expanded; `~user` for an unknown user (or no home at all) is a problem, not a
+        RuntimeError. The message names the variable, never the path (it may be a key's)."""
+        try:
+            return Path(self.get(name) or default).expanduser()
+        except (RuntimeError, KeyError):
+            self.problems.append(f"{name}: the home folder in its '~' cannot be found")
+            return None
 
     def _check_key_file(self, path: Path) -> None:
         from .signing import load_private_key  # local: signing imports requests, config need not
@@ -195,7 +232,11 @@ class _Builder:
         text = self.get(name)
         if text is None:
             return default
-        if not text.isdigit() or int(text) <= 0:
-            self.problems.append(f"{name} must be a positive whole number (got {text!r})")
+        try:
+            value = int(text) if text.isascii() and text.isdigit() else 0   # not "²", "1.5", "-3"
+        except ValueError:   # more digits than int() converts
+            value = 0
+        if value <= 0:
+            self.problems.append(f"{name} must be a positive whole number (got {text[:20]!r})")
             return default
-        return int(text)
+        return value

@@ -196,7 +196,13 @@ class HttpTransport:
             error = _network_error(exc, method, path, self.timeout)
             logger.info("%s %s failed after %.1f ms (attempt %d): %s", method, path,
                         (self._monotonic() - started) * 1000, attempt, error.message)
-            raise error from exc
+            # a request that could not even be built (InvalidHeader...) quotes header values in
+            # its message: keep it off the chain; network failures keep theirs for debugging
+            raise error from (exc if isinstance(error, TransientApiError) else None)
+        except (ValueError, UnicodeError) as exc:
+            # http.client refusing a header or URL: its message may quote a header value (the key id)
+            raise ApiError(f"request could not be made: {type(exc).__name__}",
+                           method=method, path=path) from None
         logger.debug("%s %s -> %d in %.1f ms (attempt %d)", method, path, response.status_code,
                      (self._monotonic() - started) * 1000, attempt)
         if not 200 <= response.status_code < 300:

@@ -241,13 +241,17 @@ class Series:
     def from_api(cls, raw: Raw) -> "Series":
         r = "series"
         multiplier = raw.get("fee_multiplier", 1)
+        try:
+            fee_multiplier = Decimal(str(multiplier if multiplier is not None else 1))
+        except ArithmeticError:   # decimal.InvalidOperation on "abc"
+            raise ResponseFormatError(f"series: field 'fee_multiplier' is not a number: {multiplier!r}") from None
         return cls(
             ticker=read_str(raw, r, "ticker"),
             title=read_str(raw, r, "title", ""),
             category=read_str(raw, r, "category", ""),
             frequency=read_str(raw, r, "frequency", ""),
             fee_type=read_str(raw, r, "fee_type", "quadratic"),
-            fee_multiplier=Decimal(str(multiplier if multiplier is not None else 1)),
+            fee_multiplier=fee_multiplier,
             tags=tuple(raw.get("tags") or ()),
         )
 

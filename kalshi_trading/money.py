@@ -45,10 +45,19 @@ def _to_decimal(value: object, what: str) -> Decimal:
     return result
 
 
+def _on_step(result: Decimal, quantum: Decimal, value: object, what: str) -> bool:
+    """Whether `result` is a multiple of `quantum`; a number too large for Decimal's 28 digits
+    at that step (`1e30`) is a UserInputError rather than a bare decimal.InvalidOperation."""
+    try:
+        return result == result.quantize(quantum, rounding=ROUND_FLOOR)
+    except InvalidOperation:
+        raise UserInputError(f"{what} {str(value)[:40]!r} is too large") from None
+
+
 def parse_dollars(value: object, what: str = "price") -> Decimal:
     """A `FixedPointDollars` string (or int) as Decimal dollars; more than 6 places is an error."""
     result = _to_decimal(value, what)
-    if result != result.quantize(Decimal("0.000001"), rounding=ROUND_FLOOR):
+    if not _on_step(result, Decimal("0.000001"), value, what):
         raise UserInputError(f"{what} {value!r} has more than 6 decimal places")
     return result
 
@@ -56,7 +65,7 @@ def parse_dollars(value: object, what: str = "price") -> Decimal:
 def parse_count(value: object, what: str = "count") -> Decimal:
     """A `FixedPointCount` string (or int) as Decimal contracts; must be on the 0.01 step."""
     result = _to_decimal(value, what)
-    if result != result.quantize(COUNT_QUANTUM, rounding=ROUND_FLOOR):
+    if not _on_step(result, COUNT_QUANTUM, value, what):
         raise UserInputError(f"{what} {value!r} has more than 2 decimal places (minimum step 0.01)")
     return result
 

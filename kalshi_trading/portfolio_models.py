@@ -9,7 +9,6 @@ from typing import Mapping
 
 from .money import ONE, ZERO, cents_to_dollars
 from .order_request import BookSide, OutcomeSide
-from .timeutil import from_unix
 from .wire_fields import (Raw, missing_field, read_count, read_direction, read_dollars, read_str,
                           read_time)
 
@@ -248,9 +247,6 @@ class HistoricalCutoff:
     @classmethod
     def from_api(cls, raw: Raw) -> "HistoricalCutoff":
         def read(name: str) -> datetime | None:
-            value = raw.get(name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return from_unix(value)
-            return read_time(raw, name)
+            return read_time(raw, name, unix=name)   # an ISO string, or Unix seconds
         return cls(read("market_settled_ts"), read("trades_created_ts"), read("orders_updated_ts"),
                    read("market_positions_last_updated_ts"))

@@ -9,6 +9,7 @@ never appear in a `repr`, a log line or an exception message.
 from __future__ import annotations
 
 import base64
+import re
 import time
 from pathlib import Path
 from typing import Callable
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from .errors import ConfigError
 
-__all__ = ["KalshiSigner", "load_private_key", "sign_message", "wall_clock_ms",
+__all__ = ["KalshiSigner", "load_private_key", "sign_message", "wall_clock_ms", "key_id_problem",
            "HEADER_KEY", "HEADER_TIMESTAMP", "HEADER_SIGNATURE"]
 
 HEADER_KEY = "KALSHI-ACCESS-KEY"
@@ -29,6 +30,19 @@ HEADER_TIMESTAMP = "KALSHI-ACCESS-TIMESTAMP"
 HEADER_SIGNATURE = "KALSHI-ACCESS-SIGNATURE"
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
 _VARIABLE = "KALSHI_PRIVATE_KEY_PATH"
+_HEADER_SAFE = re.compile(r"[!-~]+")   # printable ASCII without spaces: what a header value can carry
+
+
+def key_id_problem(key_id: str) -> str | None:
+    """Why `key_id` cannot be sent as `KALSHI-ACCESS-KEY`, or None. http.client refuses a line break
+    with a ValueError that quotes the whole value, and a non-Latin-1 character (a pasted zero-width
+    space) with a UnicodeEncodeError, so a bad id is refused here, without echoing it."""
+    if not key_id:
+        return "KALSHI_API_KEY_ID is empty"
+    if not _HEADER_SAFE.fullmatch(key_id):
+        return ("KALSHI_API_KEY_ID contains a space, line break or non-ASCII character; "
+                "copy it again from Kalshi's API keys page")
+    return None
 
 
 def wall_clock_ms() -> int:
@@ -80,8 +94,9 @@ class KalshiSigner(requests.auth.AuthBase):
 
     def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey, *,
                  clock_ms: Callable[[], int] = wall_clock_ms) -> None:
-        if not key_id:
-            raise ConfigError("KALSHI_API_KEY_ID is empty")
+        problem = key_id_problem(key_id)
+        if problem:
+            raise ConfigError(problem)
         self._key_id = key_id
         self._private_key = private_key
         self._clock_ms = clock_ms

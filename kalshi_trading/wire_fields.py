@@ -54,7 +54,10 @@ def read_dollars(raw: Raw, record: str, name: str, *, cents: str | None = None,
             value = raw[cents]
             if isinstance(value, bool) or not isinstance(value, (int, str)):
                 raise ResponseFormatError(f"{record}: field {cents!r} should be integer cents")
-            return cents_to_dollars(int(value))
+            try:
+                return cents_to_dollars(int(value))
+            except (ValueError, ArithmeticError):   # "abc", or more cents than Decimal holds
+                raise ResponseFormatError(f"{record}: field {cents!r} should be integer cents") from None
     except UserInputError as exc:
         raise ResponseFormatError(f"{record}: {exc}") from None
     if required:
@@ -88,7 +91,10 @@ def read_time(raw: Raw, name: str, *, unix: str | None = None) -> datetime | Non
         except ValueError:
             raise ResponseFormatError(f"field {name!r} is not an ISO 8601 time: {value!r}") from None
     if unix and isinstance(raw.get(unix), (int, float)) and not isinstance(raw.get(unix), bool):
-        return from_unix(raw[unix])
+        try:
+            return from_unix(raw[unix])
+        except (ValueError, OverflowError, OSError):   # NaN, or past year 9999 (milliseconds?)
+            raise ResponseFormatError(f"field {unix!r} is not a Unix time in seconds: {raw[unix]!r}") from None
     return None
 
 

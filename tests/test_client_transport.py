@@ -8,6 +8,7 @@ import itertools
 import json
 import logging
 import threading
+import traceback
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from client_fixtures import FAKE_BASE, FakeAdapter, Received, fake_session, no_sleep
-from kalshi_trading.errors import (ApiError, AuthError, InsufficientFunds, NotFoundError,
+from kalshi_trading.errors import (ApiError, AuthError, ConfigError, InsufficientFunds, NotFoundError,
                                    OrderRejected, RateLimited, TransientApiError)
 from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.rate_limiter import RateLimiter
@@ -342,3 +343,34 @@ def test_a_refused_connection_is_retried_then_reported(signer) -> None:
     with pytest.raises(TransientApiError, match="could not connect") as caught:
         client.get_exchange_status()
     assert len(slept) == 3 and caught.value.maybe_applied is False
+
+
+class _RawKeyHeader(requests.auth.AuthBase):
+    """An auth hook that sends whatever key id it is given (the signer now refuses bad ones)."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["KALSHI-ACCESS-KEY"] = self.value
+        return request
+
+
+@pytest.mark.parametrize("bad", [KEY_ID + "\u200b", KEY_ID[:8] + "\n" + KEY_ID[8:]], ids=["zwsp", "newline"])
+def test_a_header_http_client_refuses_is_our_error_and_never_quotes_the_value(flaky_server, bad) -> None:
+    """http.client raised a bare UnicodeEncodeError / a ValueError quoting the whole key id, past
+    the one translation point, so the key id reached the screen and errors.log."""
+    url, _ = flaky_server
+    client = KalshiClient(url, _RawKeyHeader(bad), sleep=no_sleep)
+    with pytest.raises(ApiError, match="request could not be made") as caught:
+        client.get_balance()
+    client.close()
+    shown = "".join(traceback.format_exception(caught.value))
+    assert KEY_ID[8:] not in shown and "\\u200b" not in shown
+
+
+@pytest.mark.parametrize("bad", [KEY_ID + "\u200b", KEY_ID[:8] + "\n" + KEY_ID[8:], KEY_ID + " x"])
+def test_a_key_id_no_header_can_carry_is_refused_by_the_signer_without_echoing_it(rsa_private_key, bad) -> None:
+    with pytest.raises(ConfigError, match="KALSHI_API_KEY_ID contains") as caught:
+        KalshiSigner(bad, rsa_private_key)
+    assert KEY_ID[8:] not in str(caught.value)

@@ -232,3 +232,60 @@ def test_dotenv_example_documents_every_variable() -> None:
         assert name in example
     assert Config.load({}, None) == Config.load({"PYTHON_DOTENV_DISABLED": "0"},
                                                 Path(__file__).resolve().parent.parent / ".env.example")
+
+
+def test_an_unknown_users_home_is_listed_with_the_other_problems_not_a_crash() -> None:
+    """`~nosuchuser/...` made Path.expanduser raise RuntimeError straight out of Config.load."""
+    with pytest.raises(ConfigError) as caught:
+        Config.load({"KALSHI_PAPER_DIR": "~no-such-user-here/paper", "KALSHI_LOG_DIR": "~no-such-user-here/l",
+                     "KALSHI_MAX_OPEN_ORDERS": "0"}, None)
+    problems = caught.value.problems
+    assert len(problems) == 3
+    assert any(p.startswith("KALSHI_PAPER_DIR") for p in problems)
+    assert not any("no-such-user-here" in p for p in problems)
+
+
+def test_an_unknown_users_home_in_the_key_path_names_the_variable_not_the_path() -> None:
+    with pytest.raises(ConfigError, match="KALSHI_PRIVATE_KEY_PATH") as caught:
+        Config.load({"KALSHI_ENV": "demo", "KALSHI_API_KEY_ID": KEY_ID,
+                     "KALSHI_PRIVATE_KEY_PATH": "~no-such-user-here/secret.pem"}, None)
+    assert "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["²", "1" * 5000, "٣x"], ids=["superscript", "5000-digits", "arabic-indic"])
+def test_an_unusable_whole_number_is_a_config_problem_not_a_value_error(text: str) -> None:
+    with pytest.raises(ConfigError, match="KALSHI_MAX_OPEN_ORDERS must be a positive whole number"):
+        Config.load({"KALSHI_MAX_OPEN_ORDERS": text}, None)
+
+
+def test_a_dotenv_saved_as_utf16_is_a_config_problem(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("KALSHI_ENV=demo\n", encoding="utf-16")
+    with pytest.raises(ConfigError, match=r"\.env is not UTF-8"):
+        Config.load({}, tmp_path / ".env")
+
+
+def test_a_dotenv_with_a_bom_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("KALSHI_RATE_TIER=premier\n", encoding="utf-8-sig")
+    assert Config.load({}, tmp_path / ".env").rate_tier == "premier"
+
+
+def test_an_unparseable_dotenv_line_is_reported_not_silently_skipped(tmp_path: Path) -> None:
+    """python-dotenv skips a line it cannot parse (an unclosed quote) with only a log warning, so a
+    key id written that way read as "missing"; now the line number is one of the problems."""
+    (tmp_path / ".env").write_text(f'KALSHI_ENV=paper\nKALSHI_API_KEY_ID="{KEY_ID}\n')
+    with pytest.raises(ConfigError, match=r"\.env line\(s\) 2 cannot be parsed") as caught:
+        Config.load({}, tmp_path / ".env")
+    assert KEY_ID not in str(caught.value)
+
+
+@pytest.mark.parametrize("word", ["y", "t", "YES", "True"])
+def test_python_dotenv_disabled_accepts_python_dotenvs_own_truthy_words(tmp_path: Path, word: str) -> None:
+    (tmp_path / ".env").write_text("KALSHI_RATE_TIER=premier\n")
+    assert Config.load({"PYTHON_DOTENV_DISABLED": word}, tmp_path / ".env").rate_tier == "basic"
+
+
+def test_a_key_id_with_a_pasted_invisible_character_is_listed_without_echoing_it(key_file: Path) -> None:
+    with pytest.raises(ConfigError, match="KALSHI_API_KEY_ID contains") as caught:
+        Config.load({"KALSHI_ENV": "demo", "KALSHI_API_KEY_ID": KEY_ID + "\u200b",
+                     "KALSHI_PRIVATE_KEY_PATH": str(key_file)}, None)
+    assert KEY_ID not in str(caught.value)

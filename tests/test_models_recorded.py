@@ -233,3 +233,39 @@ def test_era3_fixed_point_fragments_win_over_legacy_integers(shared_dir) -> None
     assert m.Trade.from_api({**base, **contracts}).count == Decimal("10.00")
     assert m.Trade.from_api({**base, **only_fp}).count == Decimal("10.00")
     assert m.Trade.from_api({**base, "count": 3, "count_fp": "2.50"}).count == Decimal("2.50")
+
+
+_FILL = {"fill_id": "f1", "order_id": "o1", "ticker": "KXT", "book_side": "bid", "count_fp": "1.00",
+         "yes_price_dollars": "0.4200", "created_time": "2026-11-21T10:00:00Z"}
+
+
+@pytest.mark.parametrize("change", [
+    {"count_fp": "1e40"},                                       # decimal.InvalidOperation escaped
+    {"yes_price_dollars": "123456789012345678901234567.5"},     # decimal.InvalidOperation escaped
+    {"yes_price_dollars": None, "yes_price": "abc"},            # ValueError from int() escaped
+    {"yes_price_dollars": None, "yes_price": "9" * 40},         # InvalidOperation in cents_to_dollars
+    {"created_time": None, "ts": 1_795_000_000_000_000},        # ValueError: year out of range
+    {"created_time": None, "ts": float("nan")},                 # ValueError: NaN
+    {"created_time": None, "ts": 1e300},                        # OverflowError
+], ids=["huge-count", "huge-price", "text-cents", "huge-cents", "ts-out-of-range", "ts-nan", "ts-overflow"])
+def test_unusable_numbers_in_a_record_are_a_response_format_error(change: dict) -> None:
+    """What the exchange sends is read through one error type; a bare ValueError /
+    InvalidOperation / OverflowError from a field reader escaped it before."""
+    raw = {k: v for k, v in {**_FILL, **change}.items() if v is not None}
+    with pytest.raises(ResponseFormatError):
+        m.Fill.from_api(raw)
+
+
+def test_a_historical_cutoff_in_unix_seconds_or_iso_reads_and_milliseconds_are_refused() -> None:
+    cutoff = m.HistoricalCutoff.from_api({"market_settled_ts": 1_795_000_000,
+                                          "trades_created_ts": "2026-11-21T00:00:00Z",
+                                          "orders_updated_ts": None})
+    assert cutoff.market_settled_ts.isoformat() == "2026-11-18T11:06:40+00:00"
+    assert cutoff.trades_created_ts.isoformat() == "2026-11-21T00:00:00+00:00"
+    with pytest.raises(ResponseFormatError, match="market_settled_ts"):   # was a bare ValueError
+        m.HistoricalCutoff.from_api({"market_settled_ts": 1_795_000_000_000})
+
+
+def test_a_series_fee_multiplier_that_is_not_a_number_is_a_response_format_error() -> None:
+    with pytest.raises(ResponseFormatError, match="fee_multiplier"):   # was decimal.InvalidOperation
+        m.Series.from_api({"ticker": "KXS", "fee_multiplier": "abc"})

@@ -121,3 +121,11 @@ def test_fee_rounding_moves_the_balance_by_whole_cents_and_rebates_the_accumulat
                                           ("0.349650", "0.349650"), ("-1.5", "-1.5000")])
 def test_portfolio_amounts_keep_the_six_places_they_need(amount: str, text: str) -> None:
     assert fmt_dollars_fine(D(amount)) == text
+
+
+@pytest.mark.parametrize("parse, text", [(parse_dollars, "1e30"), (parse_count, "1e40"),
+                                         (parse_count, "9" * 29)])
+def test_a_number_too_large_for_its_step_is_a_user_input_error(parse, text: str) -> None:
+    """quantize() past Decimal's 28 digits raised decimal.InvalidOperation, past every handler."""
+    with pytest.raises(UserInputError, match="too large"):
+        parse(text)

@@ -142,13 +142,13 @@ WRITER = textwrap.dedent("""
 def test_kill_minus_9_mid_writes_leaves_a_consistent_file(tmp_path: Path) -> None:
     path = tmp_path / "paper.sqlite"
     script = WRITER.format(repo=str(REPO), tests=str(REPO / "tests"), path=str(path))
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
-    try:
-        assert proc.stdout.readline().strip() == b"ready"
-        time.sleep(0.3)
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE) as proc:  # closes the pipe
+        try:
+            assert proc.stdout.readline().strip() == b"ready"
+            time.sleep(0.3)
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
     engine = PaperEngine(make_universe(), Store(path), clock=Clock())
     assert len(engine.list_orders("u1")) > 10
     for user in ("u0", "u1", "u2"):

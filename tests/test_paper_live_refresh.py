@@ -280,3 +280,65 @@ def test_apply_updates_refuses_trade_prints(fake, tmp_path):
     with pytest.raises(ValueError):
         engine.apply_updates([MarketUpdate(NOW, T60, trade=TradePrint(Decimal("0.3"), Decimal(1), "yes"))])
     store.close()
+
+
+class _Answer:
+    status_code = 200
+
+    def __init__(self, body: dict) -> None:
+        self.body = body
+
+    def json(self) -> dict:
+        return self.body
+
+
+class _SlowSession:
+    """A session whose first GET hangs until released; records any GET made after close()."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.closed = False
+        self.used_after_close = 0
+        self.lock = threading.Lock()
+
+    def get(self, url, **kwargs):
+        with self.lock:
+            if self.closed:
+                self.used_after_close += 1
+        if url.endswith("/orderbook"):      # the first GET of a poll: hangs, then answers
+            self.entered.set()
+            self.release.wait(5)
+            return _Answer(QUIET)
+        raise requests.ConnectionError("offline")
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+
+
+class _Watching:
+    """Just what `LiveRefresher` asks of an engine, watching one market."""
+
+    lock = threading.RLock()
+    markets = {T60: None}
+    settled: dict = {}
+
+    def watched_tickers(self) -> set[str]:
+        return {T60}
+
+
+def test_a_stop_that_outlives_its_join_leaves_the_session_to_the_thread_to_close():
+    """stop() closed its own session while the thread was still inside a GET; the thread's next
+    GET then opened a fresh connection on the closed session that nothing ever closed."""
+    session = _SlowSession()
+    refresher = LiveRefresher(_Watching(), session, "http://127.0.0.1:9/trade-api/v2", clock=lambda: NOW,
+                              interval=0.01, own_session=True)
+    refresher.start()
+    assert session.entered.wait(5)
+    refresher.stop(timeout=0.05)            # the GET is still hanging
+    assert refresher.thread.is_alive() and not session.closed
+    session.release.set()
+    refresher.thread.join(5)
+    assert not refresher.thread.is_alive()
+    assert session.closed and session.used_after_close == 0

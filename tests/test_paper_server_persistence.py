@@ -114,18 +114,18 @@ def test_kill_9_mid_flight_leaves_a_consistent_database(tmp_path):
     now = utc_now().isoformat()
     script = tmp_path / "child.py"
     script.write_text(_CHILD.format(repo=str(REPO), data=str(tmp_path / "paper"), now=now))
-    child = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, cwd=REPO)
-    try:
-        placed = 0
-        while placed < 60:
-            line = child.stdout.readline()
-            assert line, child.stderr.read()
-            placed = int(line)
-        time.sleep(0.05)  # well inside the next orders
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=10)
+    with subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, cwd=REPO) as child:   # closes the pipes
+        try:
+            placed = 0
+            while placed < 60:
+                line = child.stdout.readline()
+                assert line, child.stderr.read()
+                placed = int(line)
+            time.sleep(0.05)  # well inside the next orders
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=10)
     assert child.returncode == -signal.SIGKILL
     with start_paper_exchange(tmp_path / "paper", universe=make_universe(parse_iso(now))) as running:
         http = paper_signer(running)

@@ -144,6 +144,17 @@ def test_a_chunked_body_is_read(http, exchange):
     assert http.get("/portfolio/positions").json()["market_positions"][0]["position_fp"] == "2.00"
 
 
+@pytest.mark.parametrize("size", [b"-5", b"-1", b"0x5", b"+5"])
+def test_a_chunk_size_that_is_not_plain_hex_is_400_at_once(http, exchange, size):
+    """int(size, 16) took "-5", and rfile.read(-5) then waited for the client to hang up."""
+    before = exchange.engine.state_snapshot()
+    with socket.create_connection(("127.0.0.1", exchange.port), timeout=2) as conn:
+        conn.sendall(signed_head(http) + b"Transfer-Encoding: chunked\r\n\r\n" + size + b'\r\n{"a":1}\r\n')
+        answer = conn.recv(65536)          # no half-close: the server must answer on its own
+    assert status_and_body(answer)[0] == 400
+    assert exchange.engine.state_snapshot() == before
+
+
 def test_a_client_that_never_sends_its_body_does_not_hold_up_others(exchange, http):
     stalled = socket.create_connection(("127.0.0.1", exchange.port), timeout=5)
     try:
@@ -317,3 +328,17 @@ def test_decrease_to_any_spelling_of_zero_cancels_the_rest(http, zero):
     response = http.post(f"/portfolio/events/orders/{placed['order_id']}/decrease", json={"reduce_to": zero})
     assert (response.status_code, response.json()["remaining_count"]) == (200, "0.00")
     assert http.get(f"/portfolio/orders/{placed['order_id']}").json()["order"]["status"] == "canceled"
+
+
+def test_a_damaged_state_file_is_one_line_that_points_at_paper_reset_which_then_works(tmp_path, capsys):
+    """paper-server printed a sqlite3.DatabaseError traceback (and the app an "unexpected" error)."""
+    data_dir = tmp_path / "paper"
+    data_dir.mkdir()
+    (data_dir / STATE_FILE).write_bytes(b"not a database, just bytes " * 200)
+    assert paper_server_main(["--data-dir", str(data_dir), "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "paper-reset" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert paper_reset_main(["--data-dir", str(data_dir), "--yes"], stdin=io.StringIO(""),
+                            stdout=io.StringIO()) == 0       # the data dir lock was released
+    with start_paper_exchange(data_dir, universe=make_universe(utc_now())) as running:
+        assert running.engine.balance("u")["balance_dollars"] == "1000.0000"

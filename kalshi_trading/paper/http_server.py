@@ -31,6 +31,7 @@ MAX_BODY_BYTES = 1 << 20
 MAX_DRAIN_BYTES = 64 << 20   # a too-large body up to this size is read and discarded, so the client
                              # sees our 400 instead of a connection reset mid-upload
 _BODY_METHODS = ("POST", "PUT", "PATCH")
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
 _STDLIB_ERROR_CODES = {400: "invalid_parameters", 404: "not_found", 405: "method_not_allowed",
                        501: "method_not_allowed"}
 
@@ -116,10 +117,10 @@ class _Handler(BaseHTTPRequestHandler):
         total = 0
         while True:
             size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                raise bad_parameter("malformed chunked body") from None
+            # hex digits only: int(..., 16) also takes "-5" (and read(-5) would wait for EOF), "0x5", "1_0"
+            if not (0 < len(size_line) <= 8 and all(c in _HEX_DIGITS for c in size_line)):
+                raise bad_parameter("malformed chunked body")
+            size = int(size_line, 16)
             if size == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass

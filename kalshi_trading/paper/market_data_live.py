@@ -218,24 +218,34 @@ class LiveRefresher:
 
     def stop(self, timeout: float = 2.0) -> None:
         """End the thread; an update it is about to apply is dropped (checked under the engine lock).
-        A request in flight may outlive `timeout`; the daemon thread then ends on its own."""
+        A request in flight may outlive `timeout`; the daemon thread then ends on its own and closes
+        the session itself (closing it under a running request would let its next GET open a new
+        connection that nobody closes)."""
         self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        if thread is None or not thread.is_alive():
+            self._close_session()
+
+    def _close_session(self) -> None:
         if self._own_session:
             self._session.close()
 
     def _run(self) -> None:
         failed_before = False
-        while not self._stop.wait(self._interval):
-            try:
-                self.run_once()
-                failed_before = False
-            except Exception:  # noqa: BLE001 - a refresh bug must never take the exchange down
-                if not failed_before:
-                    logger.warning("live market data refresh failed; retrying every %gs",
-                                   self._interval, exc_info=True)
-                failed_before = True
+        try:
+            while not self._stop.wait(self._interval):
+                try:
+                    self.run_once()
+                    failed_before = False
+                except Exception:  # noqa: BLE001 - a refresh bug must never take the exchange down
+                    if not failed_before:
+                        logger.warning("live market data refresh failed; retrying every %gs",
+                                       self._interval, exc_info=True)
+                    failed_before = True
+        finally:
+            self._close_session()   # stop() leaves it to us when we outlived its join
 
     def choose(self) -> list[str]:
         """This cycle's markets: users' first, then recent reads; least recently polled first."""

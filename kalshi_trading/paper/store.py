@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from ..errors import ConfigError
+
 __all__ = ["Store", "NullStore", "LoadedState"]
 
 _SCHEMA = """
@@ -65,10 +67,17 @@ class Store:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(f"PRAGMA synchronous={synchronous}")
-        self._conn.executescript(_SCHEMA)
+        try:
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA synchronous={synchronous}")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            # a damaged or foreign file: one line that says what to do, not a traceback
+            self._conn.close()
+            raise ConfigError(f"the paper state file {self.path} cannot be used ({exc}); move it "
+                              "away or run `python -m kalshi_trading paper-reset` to start a fresh "
+                              "paper account") from None
         self._depth = 0
 
     # ------------------------------------------------------------ transactions
