@@ -98,7 +98,8 @@ def parse_count(text: str, *, what: str = "count", maximum: Decimal | None = Non
 def parse_positive_int(text: str, *, what: str = "number", maximum: int | None = None) -> int:
     """A whole number from 1 to `maximum` (menu picks, row numbers)."""
     raw = text.strip()
-    if not raw.isdigit() or int(raw) < 1:
+    # isdigit() also accepts "²" and other digits int() refuses: ASCII digits only
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) < 1:
         limit = f" from 1 to {maximum}" if maximum else ""
         raise UserInputError(f"{what} must be a whole number{limit}, not {raw!r}")
     value = int(raw)

@@ -175,13 +175,13 @@ def test_parsers_raise_only_user_input_errors_on_random_text() -> None:
     from kalshi_trading.input_parsing import (parse_action, parse_expiry, parse_outcome,
                                               parse_positive_int, parse_tif)
     rng = random.Random(5)
-    alphabet = "0123456789.-+eE$c¢ mhdZT:xyn" + "Ω🙂\t"
+    alphabet = "0123456789.-+eE$c¢ mhdZT:xyn" + "Ω🙂\t²٣"   # ² and ٣ pass isdigit() but not int()
     now = datetime(2026, 11, 21, tzinfo=timezone.utc)
     parsers = [lambda t: parse_price(t, grid=DECI_TAPER), parse_count, parse_date, parse_date_end,
                parse_ticker, parse_action, parse_outcome, parse_tif, lambda t: parse_expiry(t, now=now),
                lambda t: parse_positive_int(t, maximum=9)]
     edge = ["9" * 60, "0." + "1" * 60, "1e99999", "99999999999m", "99999999999d", "9" * 30 + "c",
-            "9999-99-99", "0000-01-01", "9999-12-31", "0001-01-01", "-" * 5, "." * 3, "$", "c"]
+            "9999-99-99", "0000-01-01", "9999-12-31", "0001-01-01", "-" * 5, "." * 3, "$", "c", "²", "1²"]
     texts = edge + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
     for text in texts:
         for parse in parsers:

@@ -64,7 +64,7 @@ class Faults(BaseAdapter):
         if request.method == "POST" and path.endswith("/portfolio/events/orders") and self.interrupt_creates:
             self.interrupt_creates -= 1         # the trader hits Ctrl-C while the order is on its way
             try:
-                self.real.send(request, **kwargs)   # placed; its answer is lost anyway
+                self.real.send(request, **kwargs).close()   # placed; its answer is lost anyway
             except requests.ConnectionError:
                 pass
             raise KeyboardInterrupt
@@ -92,21 +92,45 @@ def faults() -> Faults:
 
 
 def session_with(faults: Faults) -> requests.Session:
+    """A session whose HTTP goes through `faults`; closed when the test ends (the client and the
+    app close only sessions they made themselves)."""
     session = requests.Session()
     session.mount("http://", faults)
+    _OPEN_SESSIONS.append(session)
     return session
 
 
 @pytest.fixture
 def client(exchange: Any, faults: Faults) -> Iterator[KalshiClient]:
     signer = KalshiSigner.from_key_file(exchange.key_id, exchange.private_key_path)
-    api = KalshiClient(exchange.base_url, signer, session=session_with(faults), **FEW_RETRIES)
+    session = session_with(faults)
+    api = KalshiClient(exchange.base_url, signer, session=session, **FEW_RETRIES)
     yield api
     api.close()
 
 
-def executor_for(client: KalshiClient, log_dir: Path) -> tuple[TradeLogger, TradeExecutor]:
+_OPEN_LOGGERS: list[TradeLogger] = []
+_OPEN_SESSIONS: list[requests.Session] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_what_tests_open() -> Iterator[None]:
+    """Close every TradeLogger and session a test opened here (no file or socket left open)."""
+    yield
+    while _OPEN_LOGGERS:
+        _OPEN_LOGGERS.pop().close()
+    while _OPEN_SESSIONS:
+        _OPEN_SESSIONS.pop().close()
+
+
+def _logger(log_dir: Path) -> TradeLogger:
     logger = TradeLogger(log_dir)
+    _OPEN_LOGGERS.append(logger)
+    return logger
+
+
+def executor_for(client: KalshiClient, log_dir: Path) -> tuple[TradeLogger, TradeExecutor]:
+    logger = _logger(log_dir)
     return logger, TradeExecutor(client, logger, RiskLimits(max_order_cost=D("1000"), max_position=D("5000"),
                                                             max_open_orders=200))
 
@@ -128,7 +152,8 @@ def lose_the_answer(executor: TradeExecutor, faults: Faults, intent: OrderIntent
 
 
 def events(log_dir: Path, tick: str) -> list[tuple[str, str]]:
-    return [(r["event_type"], r.get("status", "")) for r in TradeLogger(log_dir).query(ticker=tick)]
+    with TradeLogger(log_dir) as reader:
+        return [(r["event_type"], r.get("status", "")) for r in reader.query(ticker=tick)]
 
 
 def test_retrying_a_placed_order_returns_it_and_sends_nothing(exchange, client, faults, tmp_path) -> None:
