@@ -7,7 +7,6 @@ runs in real time, 0.05 s here, so every test ends in well under a second or two
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
@@ -15,7 +14,6 @@ import time
 import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
@@ -28,6 +26,7 @@ from kalshi_trading.paper.server import start_paper_exchange
 from kalshi_trading.paper.store import Store
 from tests.conftest import pem_public
 from tests.paper_http import PaperHttp
+from tests.loopback_server import JsonHandler, serving
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 T60, T65 = "KXHIGHNY-26NOV21-T60", "KXHIGHNY-26NOV21-T65"
@@ -58,7 +57,7 @@ QUIET = book([("0.2900", "40.00"), ("0.3000", "25.00")], [("0.6700", "10.00")]) 
 CROSSED = book([("0.2900", "40.00")], [("0.6700", "10.00"), ("0.7000", "50.00")])  # YES ask 0.30 x 50
 
 
-class FakeKalshi(BaseHTTPRequestHandler):
+class FakeKalshi(JsonHandler):
     """Kalshi's public market endpoints with state the test changes between polls."""
 
     state: dict = {}
@@ -80,30 +79,15 @@ class FakeKalshi(BaseHTTPRequestHandler):
             status, body = 200, {"market": state["markets"][path.split("/")[2]]}
         else:
             status, body = 404, {"error": {"code": "not_found"}}
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.reply(status, body)
 
 
 @pytest.fixture()
 def fake():
     FakeKalshi.state = {"seen": [], "fail": False, "books": {T60: QUIET, T65: QUIET},
                         "markets": {T60: market(T60), T65: market(T65)}}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeKalshi)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield FakeKalshi.state, f"http://127.0.0.1:{server.server_address[1]}{PREFIX}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
+    with serving(FakeKalshi) as url:
+        yield FakeKalshi.state, url + PREFIX
 
 
 @pytest.fixture()

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from datetime import datetime, timezone
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
 from kalshi_trading.paper.market_data import load_universe
+from tests.loopback_server import JsonHandler, serving
 
 START = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 
@@ -46,7 +44,7 @@ ROUTES = {
 }
 
 
-class FakeKalshi(BaseHTTPRequestHandler):
+class FakeKalshi(JsonHandler):
     """Serves recorded public responses and records every request it saw."""
 
     seen: list[tuple[str, dict]] = []
@@ -57,30 +55,15 @@ class FakeKalshi(BaseHTTPRequestHandler):
         type(self).seen.append((url.path, parse_qs(url.query)))
         body = ROUTES.get(url.path)
         status = 200 if body is not None and not (self.fail_markets and url.path.endswith("/markets")) else 500
-        payload = json.dumps(body if status == 200 else {"error": {"code": "internal_server_error"}}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.reply(status, body if status == 200 else {"error": {"code": "internal_server_error"}})
 
 
 @pytest.fixture()
 def fake_kalshi():
     FakeKalshi.seen = []
     FakeKalshi.fail_markets = False
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeKalshi)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/trade-api/v2"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
+    with serving(FakeKalshi) as url:
+        yield url + "/trade-api/v2"
 
 
 @pytest.fixture()
