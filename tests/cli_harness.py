@@ -14,9 +14,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import pytest
 
 from kalshi_trading.config import Config, Mode, RiskLimits
+from kalshi_trading.paper.server import start_paper_exchange
 from kalshi_trading.paper.universe import BookSnapshot, MarketUniverse, synthetic_market, synthetic_series
 
 D = Decimal
@@ -63,6 +67,22 @@ def make_universe(names: list[str], *, now: datetime | None = None) -> MarketUni
     uni.markets[DECI]["price_level_structure"] = "tapered_deci_cent"
     uni.books[DECI] = BOOK
     return uni
+
+
+@contextmanager
+def terminal_exchange(tmp_path_factory: pytest.TempPathFactory, label: str,
+                      names: list[str]) -> Iterator[Any]:
+    """A paper exchange on `make_universe(names)` in a fresh folder: one per test module."""
+    root = tmp_path_factory.mktemp(label)
+    with start_paper_exchange(root / "exchange", universe=make_universe(names)) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def work_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relative paths typed at prompts (CSV exports) land in tmp_path, never in the checkout.
+    Autouse in every module that imports it."""
+    monkeypatch.chdir(tmp_path)
 
 
 def config_for(exchange, root: Path, **risk: object) -> Config:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from kalshi_trading.paper.server import start_paper_exchange
 
-from cli_harness import CLOSED, RAIN_SERIES, command, config_for, journal, make_universe, orders_on, ticker
+from cli_harness import (CLOSED, RAIN_SERIES, command, config_for, journal, orders_on,
+                         terminal_exchange, ticker)
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["cmdbook", "cmdbuy", "cmdask", "cmdno", "cmdcancel", "cmdall", "cmdexp", "sub1", "sub2",
@@ -24,8 +24,7 @@ NAMES = ["cmdbook", "cmdbuy", "cmdask", "cmdno", "cmdcancel", "cmdall", "cmdexp"
 
 @pytest.fixture(scope="module")
 def exchange(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("commands-exchange")
-    with start_paper_exchange(root / "exchange", universe=make_universe(NAMES)) as running:
+    with terminal_exchange(tmp_path_factory, "commands-exchange", NAMES) as running:
         yield running
 
 

@@ -13,22 +13,14 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from kalshi_trading.config import Config, Mode
 from kalshi_trading.errors import ConfigError
 from kalshi_trading.main_app import MainApp
-from kalshi_trading.paper.server import start_paper_exchange
 from kalshi_trading.rate_limiter import RateLimiter
 
-from cli_harness import config_for, make_universe, ticker
-
-
-@pytest.fixture(autouse=True)
-def _work_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Relative paths typed at prompts (CSV exports) land in tmp_path, never in the checkout."""
-    monkeypatch.chdir(tmp_path)
+from cli_harness import (config_for, make_universe, terminal_exchange, ticker, work_in_tmp)  # noqa: F401 (work_in_tmp is an autouse fixture)
 
 
 @pytest.fixture(scope="module")
 def exchange(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("main-app-exchange")
-    with start_paper_exchange(root / "exchange", universe=make_universe(["app"])) as running:
+    with terminal_exchange(tmp_path_factory, "main-app-exchange", ["app"]) as running:
         yield running
 
 

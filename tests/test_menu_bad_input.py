@@ -9,22 +9,16 @@ import pytest
 
 from kalshi_trading.paper.server import start_paper_exchange
 
-from cli_harness import CLOSED, DECI, config_for, drive, journal, make_universe, orders_on, ticker
+from cli_harness import (CLOSED, DECI, config_for, drive, journal, make_universe, orders_on,
+                         terminal_exchange, ticker, work_in_tmp)  # noqa: F401 (work_in_tmp is an autouse fixture)
 
 TICK = ticker("bad")
 RESTING = ticker("badrest")
 
 
-@pytest.fixture(autouse=True)
-def _work_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Relative paths typed at prompts (CSV exports) land in tmp_path, never in the checkout."""
-    monkeypatch.chdir(tmp_path)
-
-
 @pytest.fixture(scope="module")
 def exchange(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("bad-input-exchange")
-    with start_paper_exchange(root / "exchange", universe=make_universe(["bad", "badrest"])) as running:
+    with terminal_exchange(tmp_path_factory, "bad-input-exchange", ["bad", "badrest"]) as running:
         yield running
 
 

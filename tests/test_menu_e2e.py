@@ -14,23 +14,16 @@ from kalshi_trading.json_views import cash
 from kalshi_trading.paper.server import start_paper_exchange
 
 from cli_harness import (CLOSED, DECI, RAIN_SERIES, config_for, drive, journal, make_universe,
-                         orders_on, sent_for, ticker)
+                         orders_on, sent_for, terminal_exchange, ticker, work_in_tmp)  # noqa: F401 (work_in_tmp is an autouse fixture)
 
 NAMES = ["book", "gtc", "market", "nopost", "fok", "decline", "prod", "cancel", "amend", "decrease",
          "all1", "all2", "hist", "redraw", "expiry", "reduce", "deci", "nobuy", "placed", "grid",
          "histno", "sellflat", "a-very-long-market-name-that-cannot-fit-beside-the-prices"]
 
 
-@pytest.fixture(autouse=True)
-def _work_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Relative paths typed at prompts (CSV exports) land in tmp_path, never in the checkout."""
-    monkeypatch.chdir(tmp_path)
-
-
 @pytest.fixture(scope="module")
 def exchange(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("menu-exchange")
-    with start_paper_exchange(root / "exchange", universe=make_universe(NAMES)) as running:
+    with terminal_exchange(tmp_path_factory, "menu-exchange", NAMES) as running:
         yield running
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kalshi_trading.paper.server import start_paper_exchange
 
-from cli_harness import config_for, drive, make_universe, ticker
+from cli_harness import config_for, drive, terminal_exchange, ticker, work_in_tmp  # noqa: F401 (work_in_tmp is an autouse fixture)
 
 VALID_BITS = ["1", "2", "3", "4", "5", "6", "7", "8", "m", "b", "p", "o", "f", "h", "s", "t", "k", "e",
               "c", "a", "d", "x", "y", "n", "yes", "no", "buy", "sell", "gtc", "ioc", "fok", "market",
@@ -57,16 +56,9 @@ def episodes(seed: int, count: int) -> list[str]:
     return lines
 
 
-@pytest.fixture(autouse=True)
-def _work_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Relative paths typed at prompts (CSV exports) land in tmp_path, never in the checkout."""
-    monkeypatch.chdir(tmp_path)
-
-
 @pytest.fixture(scope="module")
 def exchange(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("fuzz-exchange")
-    with start_paper_exchange(root / "exchange", universe=make_universe(["fuzz", "fuzz2"])) as running:
+    with terminal_exchange(tmp_path_factory, "fuzz-exchange", ["fuzz", "fuzz2"]) as running:
         yield running
 
 
