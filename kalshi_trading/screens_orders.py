@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable
 
 from .config import Mode
@@ -19,7 +19,7 @@ from .json_views import cash
 from .input_parsing import (parse_action, parse_count, parse_expiry, parse_optional, parse_outcome,
                             parse_positive_int, parse_price, parse_tif)
 from .models import Market, Order
-from .money import CENT, ONE, ZERO, fmt_count, fmt_dollars
+from .money import CENT, ONE, ZERO, floor_to, fmt_count, fmt_dollars
 from .order_request import Action, OrderIntent, OutcomeSide, TimeInForce, to_yes_price
 from .screens_markets import ask_market, fmt_time
 from .timeutil import from_unix, to_iso_z
@@ -126,7 +126,7 @@ def _cash_lines(intent: OrderIntent, preview: "OrderPreview") -> list[str]:
     closing = min(n, max(held, ZERO))
     close_price, open_price = (ONE - yes_avg, yes_avg) if bid else (yes_avg, ONE - yes_avg)
     received, paid = closing * close_price, (n - closing) * open_price
-    change = (received - paid - est.taker_fee).quantize(CENT, rounding=ROUND_FLOOR)
+    change = floor_to(received - paid - est.taker_fee, CENT)
     closes, opens = ("NO", "YES") if bid else ("YES", "NO")
     parts = ([f"closes {fmt_count(closing)} {closes}: +${fmt_dollars(received)}"] if closing else [])
     parts += [f"buys {fmt_count(n - closing)} {opens}: -${fmt_dollars(paid)}"] if n > closing else []

@@ -13,11 +13,11 @@ import heapq
 import logging
 import uuid
 from datetime import datetime, timezone
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Iterable
 
 from ..errors import ExchangeRejection
-from ..money import ONE, ZERO, fmt_count, fmt_dollars_fine
+from ..money import ONE, ZERO, dollars_to_cents_floor, fmt_count, fmt_dollars_fine
 from ..timeutil import from_unix, parse_iso, to_iso_z
 from .accounts import Account, Position, contracts_of
 from .markets import OPEN_STATUSES, MarketState, book_levels
@@ -177,7 +177,7 @@ class LifecycleMixin:
         held = contracts_of(abs(position.position_ct))
         is_yes = position.position_ct > 0
         payout = held * (value if is_yes else ONE - value)
-        revenue_cents = int((payout * 100).to_integral_value(rounding=ROUND_FLOOR))
+        revenue_cents = dollars_to_cents_floor(payout)
         account = self._account(position.user_id)
         account.cash += Decimal(revenue_cents) / 100
         account.updated_ms = now_ms
@@ -189,7 +189,7 @@ class LifecycleMixin:
             "yes_total_cost_dollars": fmt_dollars_fine(exposure if is_yes else ZERO),
             "no_count_fp": fmt_count(ZERO if is_yes else held),
             "no_total_cost_dollars": fmt_dollars_fine(ZERO if is_yes else exposure),
-            "revenue": revenue_cents, "value": int((value * 100).to_integral_value(rounding=ROUND_FLOOR)),
+            "revenue": revenue_cents, "value": dollars_to_cents_floor(value),
             "fee_cost": fmt_dollars_fine(position.fees_paid),
             "settled_time": to_iso_z(from_unix(now_ms / 1000)),
         }
