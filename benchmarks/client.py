@@ -35,8 +35,8 @@ from kalshi_trading.order_request import BookSide, OrderRequestV2, TimeInForce  
 from kalshi_trading.paper.server import start_paper_exchange  # noqa: E402
 from kalshi_trading.paper.universe import (BookSnapshot, MarketUniverse, synthetic_market,  # noqa: E402
                                            synthetic_series)
-from kalshi_trading.rate_limiter import RateLimiter  # noqa: E402
-from kalshi_trading.signing import KalshiSigner  # noqa: E402
+from kalshi_trading.client.rate_limiter import RateLimiter  # noqa: E402
+from kalshi_trading.client.signing import KalshiSigner  # noqa: E402
 
 KEY_ID = "bench-0000-0000-0000-000000000000"
 TICKER = "KXBENCH-26DEC31-A"

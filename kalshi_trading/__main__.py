@@ -6,7 +6,7 @@ import sys
 
 
 def _run() -> int:
-    from .commands import main  # imported lazily: heavy modules load only when needed
+    from .terminal.commands import main  # imported lazily: heavy modules load only when needed
 
     try:
         code = main(sys.argv[1:])

@@ -20,7 +20,7 @@ from dotenv.parser import parse_stream
 
 from .errors import ConfigError
 from .money import fmt_count, fmt_dollars
-from .rate_limiter import TIERS
+from .client.rate_limiter import TIERS
 
 __all__ = ["Mode", "RiskLimits", "Config", "BASE_URLS", "RATE_TIERS", "DEFAULT_PAPER_DIR",
            "DEFAULT_LOG_DIR"]
@@ -187,7 +187,7 @@ class _Builder:
         if key_id is None:
             self.problems.append(f"KALSHI_API_KEY_ID is missing (required {why})")
         else:
-            from .signing import key_id_problem  # local, as in _check_key_file
+            from .client.signing import key_id_problem  # local, as in _check_key_file
             problem = key_id_problem(key_id)
             if problem:
                 self.problems.append(problem)
@@ -209,7 +209,7 @@ class _Builder:
             return None
 
     def _check_key_file(self, path: Path) -> None:
-        from .signing import load_private_key  # local: signing imports requests, config need not
+        from .client.signing import load_private_key  # local: signing imports requests, config need not
         try:
             load_private_key(path)
         except ConfigError as exc:

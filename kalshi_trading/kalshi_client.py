@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 import requests
 
 from .errors import ResponseFormatError, UserInputError
-from .http_transport import HttpTransport, RetryPolicy
+from .client.transport import HttpTransport, RetryPolicy
 from .models import (AccountLimits, Balance, Candlestick, Event, ExchangeStatus, Fill, HistoricalCutoff,
                      Market, MarketPosition, Order, Orderbook, Series, Settlement, Trade)
-from .order_writes import OrderWrites, seg as _seg
-from .pagination import EVENTS_MAX_LIMIT, MAX_LIMIT, Progress, iter_pages
-from .rate_limiter import RateLimiter
+from .client.order_writes import OrderWrites, seg as _seg
+from .client.pagination import EVENTS_MAX_LIMIT, MAX_LIMIT, Progress, iter_pages
+from .client.rate_limiter import RateLimiter
 from .timeutil import to_unix
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class KalshiClient(OrderWrites):
     def for_config(cls, config: "Config", *, base_url: str | None = None, key_id: str | None = None,
                    private_key_path: Path | None = None, **kwargs: Any) -> "KalshiClient":
         """A client signed with the configured key (or the given one) and limited to its tier."""
-        from .signing import KalshiSigner
+        from .client.signing import KalshiSigner
         url = base_url or config.base_url
         kid, path = key_id or config.key_id, private_key_path or config.private_key_path
         if url is None:

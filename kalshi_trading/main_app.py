@@ -88,8 +88,8 @@ class MainApp:
         import requests
 
         from .kalshi_client import KalshiClient
-        from .rate_limiter import RateLimiter
-        from .signing import KalshiSigner, load_private_key
+        from .client.rate_limiter import RateLimiter
+        from .client.signing import KalshiSigner, load_private_key
         from .strategies import discover_strategies
         from .trade_executor import TradeExecutor
         from .trade_logger import TradeLogger
@@ -143,9 +143,9 @@ class MainApp:
     # --- the menu ------------------------------------------------------------------------
 
     def menu_items(self) -> list[MenuItem]:
-        from . import screens_history as history
-        from . import screens_markets as markets
-        from . import screens_orders as orders
+        from .terminal import history_screens as history
+        from .terminal import market_screens as markets
+        from .terminal import order_screens as orders
         return [
             MenuItem("1", "m", "Markets", lambda: markets.show_markets_menu(self.cli, self.client)),
             MenuItem("2", "b", "Order book", lambda: markets.show_book(self.cli, self.client)),
@@ -221,7 +221,7 @@ class MainApp:
 
     def show_banner(self) -> None:
         """Environment, base URL and balance; production is impossible to miss."""
-        from .json_views import cash
+        from .terminal.json_views import cash
         mode = self.config.mode
         if mode is Mode.PROD:
             bar = "!" * min(self.cli.width, 72)

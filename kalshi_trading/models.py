@@ -14,11 +14,11 @@ order_results.py (V2 write responses) and wire_fields.py (the per-field readers)
 
 from __future__ import annotations
 
-from .market_models import (BookLevel, Candlestick, Event, ExchangeStatus, Market, Orderbook, Series,
+from .client.market_models import (BookLevel, Candlestick, Event, ExchangeStatus, Market, Orderbook, Series,
                             Trade)
-from .order_results import (AmendOrderResult, BatchCancelItem, BatchCreateItem, CancelOrderResult,
+from .client.order_results import (AmendOrderResult, BatchCancelItem, BatchCreateItem, CancelOrderResult,
                             CreateOrderResult, DecreaseOrderResult)
-from .portfolio_models import (AccountLimits, Balance, Fill, HistoricalCutoff, MarketPosition, Order,
+from .client.portfolio_models import (AccountLimits, Balance, Fill, HistoricalCutoff, MarketPosition, Order,
                                Settlement)
 
 __all__ = [

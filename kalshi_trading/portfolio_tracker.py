@@ -16,13 +16,13 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator
 
 from .errors import KalshiTradingError, NotFoundError
-from .fifo_ledger import MarketLedger
-from .fill_collector import FillCollector
+from .portfolio.fifo_ledger import MarketLedger
+from .portfolio.fill_collector import FillCollector
 from .models import Market, MarketPosition, Settlement
 from .money import CENT, ONE, ZERO, fmt_count, fmt_dollars
-from .portfolio_report import DailyPnl, MarketLine, MarkSource, PortfolioReport
-from .portfolio_views import render_portfolio
-from .settlement_reconcile import reconcile_settlement
+from .portfolio.report import DailyPnl, MarketLine, MarkSource, PortfolioReport
+from .portfolio.views import render_portfolio
+from .portfolio.settlement import reconcile_settlement
 from .timeutil import Clock, utc_now
 
 __all__ = ["PortfolioTracker", "PortfolioReport", "MarketLine", "DailyPnl", "render_portfolio",

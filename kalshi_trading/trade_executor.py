@@ -23,7 +23,7 @@ from .errors import (ApiError, KalshiTradingError, NotFoundError, OrderRejected,
                      TransientApiError, UserInputError)
 from .models import AmendOrderResult, CancelOrderResult, DecreaseOrderResult, Market, Order
 from .money import ONE, ZERO, fee_rates, fmt_count, fmt_dollars, parse_count, parse_dollars, trade_fee
-from .order_preview import (RECORD_OWN, OrderPreview, SubmissionResult, book_side_terms,
+from .executor.order_preview import (RECORD_OWN, OrderPreview, SubmissionResult, book_side_terms,
                             check_against_market, check_risk, estimate_fill, existing_result,
                             normalize_intent, order_status, same_order, submission_fields,
                             unanswered_error, worst_case_loss)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import UserInputError
-from .jsonl_journal import (ERRORS_RETENTION_DAYS, JSONL_NAME, TRADES_RETENTION_DAYS, JsonlJournal,
+from .audit.jsonl_journal import (ERRORS_RETENTION_DAYS, JSONL_NAME, TRADES_RETENTION_DAYS, JsonlJournal,
                             utc_date)
 from .models import Fill
 from .money import fmt_count

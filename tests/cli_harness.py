@@ -99,7 +99,7 @@ def drive(config: Config, text: str, *, columns: int = 100, mode: Mode | None = 
     """Run the real menu on `text` as stdin; returns everything it printed. `build` goes to
     `MainApp.build` (a session with a mounted fault adapter, client options)."""
     from kalshi_trading.main_app import MainApp
-    from kalshi_trading.rate_limiter import RateLimiter
+    from kalshi_trading.client.rate_limiter import RateLimiter
 
     if mode is not None:
         config = replace(config, mode=mode)
@@ -116,7 +116,7 @@ def drive(config: Config, text: str, *, columns: int = 100, mode: Mode | None = 
 
 def command(config: Config, argv: list[str], stdin: str = "") -> tuple[int, str, str]:
     """`commands.main(argv)` in-process against the exchange in `config`."""
-    from kalshi_trading.commands import main
+    from kalshi_trading.terminal.commands import main
 
     environ = {"KALSHI_ENV": "paper", "KALSHI_BASE_URL": config.base_url or "",
                "KALSHI_API_KEY_ID": config.key_id or "",

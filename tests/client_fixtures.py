@@ -26,7 +26,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from kalshi_trading.kalshi_client import KalshiClient
-from kalshi_trading.signing import KalshiSigner
+from kalshi_trading.client.signing import KalshiSigner
 
 __all__ = ["Received", "FakeAdapter", "fake_session", "json_reply", "TEST_KEY_ID", "FAKE_BASE",
            "build_test_universe", "TICKERS", "paper_exchange", "paper_client", "paper_signer", "no_sleep"]

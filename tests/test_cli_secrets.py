@@ -15,7 +15,7 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from kalshi_trading.config import Config, Mode, RiskLimits
 from kalshi_trading.main_app import MainApp
 from kalshi_trading.paper.server import start_paper_exchange
-from kalshi_trading.rate_limiter import RateLimiter
+from kalshi_trading.client.rate_limiter import RateLimiter
 
 from cli_harness import make_universe, ticker
 from conftest import pem_private, pem_public

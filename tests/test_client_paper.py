@@ -17,7 +17,7 @@ from kalshi_trading.errors import (AuthError, InsufficientFunds, KalshiTradingEr
 from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.order_request import (Action, BookSide, OrderIntent, OrderRequestV2, OutcomeSide,
                                           TimeInForce)
-from kalshi_trading.signing import KalshiSigner, wall_clock_ms
+from kalshi_trading.client.signing import KalshiSigner, wall_clock_ms
 
 server = pytest.importorskip("kalshi_trading.paper.server")
 pytest.importorskip("kalshi_trading.paper.engine")
@@ -219,7 +219,7 @@ def test_pagination_follows_cursors_across_pages(big_exchange, paper_signer) -> 
 
 def test_200_intents_under_faults_make_exactly_200_orders(tmp_path, rsa_private_key, paper_signer,
                                                           caplog) -> None:
-    caplog.set_level(logging.INFO, logger="kalshi_trading.order_writes")
+    caplog.set_level(logging.INFO, logger="kalshi_trading.client.order_writes")
     with server.start_paper_exchange(tmp_path, universe=build_test_universe(), fail_rate=0.3,
                                      lose_response_rate=0.2, seed=20261121,
                                      public_keys={TEST_KEY_ID: _public_pem(rsa_private_key)}) as running:

@@ -22,7 +22,7 @@ from client_fixtures import TICKERS, json_reply, paper_exchange, paper_signer  #
 from kalshi_trading.errors import RateLimited
 from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.order_request import BookSide, OrderRequestV2
-from kalshi_trading.rate_limiter import TIERS, RateLimiter, endpoint_cost
+from kalshi_trading.client.rate_limiter import TIERS, RateLimiter, endpoint_cost
 
 pytest.importorskip("kalshi_trading.paper.engine")
 

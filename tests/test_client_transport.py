@@ -22,8 +22,8 @@ from client_fixtures import FAKE_BASE, FakeAdapter, Received, fake_session, no_s
 from kalshi_trading.errors import (ApiError, AuthError, ConfigError, InsufficientFunds, NotFoundError,
                                    OrderRejected, RateLimited, TransientApiError)
 from kalshi_trading.kalshi_client import KalshiClient
-from kalshi_trading.rate_limiter import RateLimiter
-from kalshi_trading.signing import KalshiSigner
+from kalshi_trading.client.rate_limiter import RateLimiter
+from kalshi_trading.client.signing import KalshiSigner
 
 KEY_ID = "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
 BALANCE = {"balance": 100000, "balance_dollars": "1000.0000", "portfolio_value": 0, "updated_ts": 1}

@@ -24,8 +24,8 @@ from kalshi_trading.errors import OrderRejected
 from kalshi_trading.main_app import MainApp
 from kalshi_trading.order_request import Action, OutcomeSide, OrderIntent, TimeInForce
 from kalshi_trading.paper.server import start_paper_exchange
-from kalshi_trading.rate_limiter import RateLimiter
-from kalshi_trading.screens_history import query_history
+from kalshi_trading.client.rate_limiter import RateLimiter
+from kalshi_trading.terminal.history_screens import query_history
 from kalshi_trading.trade_executor import TradeExecutor
 from tests.cli_harness import command, config_for, journal
 

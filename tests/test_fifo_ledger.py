@@ -7,8 +7,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from kalshi_trading.fifo_ledger import Lot, MarketLedger
-from kalshi_trading.fill_collector import FillCollector
+from kalshi_trading.portfolio.fifo_ledger import Lot, MarketLedger
+from kalshi_trading.portfolio.fill_collector import FillCollector
 from kalshi_trading.models import Fill
 
 

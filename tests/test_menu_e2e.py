@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kalshi_trading.config import Mode
-from kalshi_trading.json_views import cash
+from kalshi_trading.terminal.json_views import cash
 from kalshi_trading.paper.server import start_paper_exchange
 
 from cli_harness import (CLOSED, DECI, RAIN_SERIES, config_for, drive, journal, make_universe,

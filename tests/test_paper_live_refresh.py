@@ -20,8 +20,8 @@ import pytest
 import requests
 
 from kalshi_trading.paper.engine import PaperEngine
-from kalshi_trading.paper.market_data import load_universe
-from kalshi_trading.paper.market_data_live import LiveRefresher
+from kalshi_trading.paper.market_data.sources import load_universe
+from kalshi_trading.paper.market_data.live import LiveRefresher
 from kalshi_trading.paper.server import start_paper_exchange
 from kalshi_trading.paper.store import Store
 from tests.conftest import pem_public
@@ -31,7 +31,7 @@ from tests.loopback_server import JsonHandler, serving
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 T60, T65 = "KXHIGHNY-26NOV21-T60", "KXHIGHNY-26NOV21-T65"
 PREFIX = "/trade-api/v2"
-LOGGER = "kalshi_trading.paper.market_data_live"
+LOGGER = "kalshi_trading.paper.market_data.live"
 FAST = 0.05
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from kalshi_trading.models import Market
-from kalshi_trading.paper.market_data import load_universe
-from kalshi_trading.paper.market_data_dir import STATIC_MIN_OPEN
-from kalshi_trading.paper.market_data_wire import detect_era
+from kalshi_trading.paper.market_data.sources import load_universe
+from kalshi_trading.paper.market_data.folder import STATIC_MIN_OPEN
+from kalshi_trading.paper.market_data.wire import detect_era
 from kalshi_trading.timeutil import parse_iso
 
 START = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)

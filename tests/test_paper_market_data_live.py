@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from kalshi_trading.paper.market_data import load_universe
+from kalshi_trading.paper.market_data.sources import load_universe
 from tests.loopback_server import JsonHandler, serving
 
 START = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)

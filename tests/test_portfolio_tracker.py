@@ -11,7 +11,7 @@ import pytest
 from kalshi_trading.errors import NotFoundError, TransientApiError
 from kalshi_trading.models import Fill, HistoricalCutoff, Market, MarketPosition, Settlement
 from kalshi_trading.portfolio_tracker import PortfolioTracker, render_portfolio
-from kalshi_trading.portfolio_views import BLOCKS, sparkline
+from kalshi_trading.portfolio.views import BLOCKS, sparkline
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 

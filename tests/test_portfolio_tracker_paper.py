@@ -19,12 +19,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from client_fixtures import TEST_KEY_ID, no_sleep
 from conftest import pem_public
 from kalshi_trading.errors import OrderRejected
-from kalshi_trading.fill_collector import FillCollector
+from kalshi_trading.portfolio.fill_collector import FillCollector
 from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.money import fmt_dollars
 from kalshi_trading.order_request import BookSide, OrderRequestV2, TimeInForce
 from kalshi_trading.portfolio_tracker import PortfolioTracker, render_portfolio
-from kalshi_trading.signing import KalshiSigner
+from kalshi_trading.client.signing import KalshiSigner
 
 TICKERS = ("KXPNL-26DEC01-YES", "KXPNL-26DEC01-NO", "KXPNL-26DEC01-SCALAR", "KXPNL-26DEC01-FLAT")
 DECI_CENT = [{"start": "0.0000", "end": "1.0000", "step": "0.0010"}]

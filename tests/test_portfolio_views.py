@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 
 from kalshi_trading.portfolio_tracker import render_portfolio
-from kalshi_trading.portfolio_views import BLOCKS, HEADERS
+from kalshi_trading.portfolio.views import BLOCKS, HEADERS
 from test_portfolio_tracker import FakeClient, fill, market, report_for, settlement
 
 LONG = "KXHIGHNY-26NOV21-B45.5"

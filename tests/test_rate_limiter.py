@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kalshi_trading.errors import UserInputError
-from kalshi_trading.rate_limiter import TIERS, RateLimiter, TierLimits, endpoint_cost
+from kalshi_trading.client.rate_limiter import TIERS, RateLimiter, TierLimits, endpoint_cost
 
 
 class FakeClock:

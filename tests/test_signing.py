@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from client_fixtures import write_pem
 from kalshi_trading.errors import ConfigError
-from kalshi_trading.signing import KalshiSigner, load_private_key
+from kalshi_trading.client.signing import KalshiSigner, load_private_key
 
 KEY_ID = "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
 

@@ -23,7 +23,7 @@ from kalshi_trading.errors import TransientApiError
 from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.order_request import Action, OrderIntent, OutcomeSide, TimeInForce
 from kalshi_trading.paper.server import start_paper_exchange
-from kalshi_trading.signing import KalshiSigner
+from kalshi_trading.client.signing import KalshiSigner
 from kalshi_trading.trade_executor import TradeExecutor
 from kalshi_trading.trade_logger import TradeLogger
 

@@ -649,7 +649,7 @@ def test_paper_fill_or_kill_that_cannot_fill_is_refused_and_logged(live: tuple) 
 ])
 def test_preview_says_cost_for_a_buy_and_proceeds_for_a_sell(action: Action, count: str, position: str,
                                                             expected: str) -> None:
-    from kalshi_trading.order_preview import OrderPreview
+    from kalshi_trading.executor.order_preview import OrderPreview
     intent = OrderIntent("KXT-1", action, OutcomeSide.YES, Decimal(count), Decimal("0.40"))
     preview = OrderPreview(intent=intent, request=intent.to_v2(None), market=None, fee_type="quadratic",
                            cost=intent.count * intent.price, fee_estimate=Decimal("0.17"),

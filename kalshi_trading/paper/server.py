@@ -182,7 +182,7 @@ def _open_state(data_dir: Path, *, market_data: str, universe: Any, speed: float
             store.set_meta(REPLAY_START_KEY, to_iso_z(replay_start))
             store.set_meta(REPLAY_SPEED_KEY, repr(float(speed)))
         if universe is None:
-            from .market_data import PROD_PUBLIC_URL, load_universe
+            from .market_data.sources import PROD_PUBLIC_URL, load_universe
 
             universe = load_universe(market_data, start=replay_start, speed=speed, now=clock(),
                                      on_notice=on_notice, live_base_url=live_base_url or PROD_PUBLIC_URL,
@@ -253,7 +253,7 @@ def start_paper_exchange(data_dir: Path, *, host: str = "127.0.0.1", port: int =
         getattr(store, "close", lambda: None)()
         dir_lock.release()
         raise
-    from .market_data import start_live_refresh
+    from .market_data.sources import start_live_refresh
 
     refresher = start_live_refresh(engine, market_data=market_data, universe_given=universe is not None,
                                    live_base_url=live_base_url, session=live_session,

@@ -1,0 +1,135 @@
+"""`python -m kalshi_trading [subcommand]`: the argument parser and the one error boundary.
+
+No subcommand opens the interactive menu. Every subcommand runs the same functions the menu uses
+(see `command_handlers.py`), takes `--json` to print ONE Kalshi-shaped JSON document, and exits
+0 on success, 1 on an API or input error (one `Error: ...` line on stderr) and 2 on bad usage.
+Only `argparse` is imported at module level so `--help` stays fast; requests, cryptography and
+the paper exchange load when a command needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import Mapping, TextIO
+
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE"]
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+PASSTHROUGH = ("paper-server", "paper-reset")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command line; each subparser records its handler name in `command`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m kalshi_trading",
+        description="Trade on Kalshi from the terminal. With no subcommand, opens the menu "
+                    "(paper mode on an embedded exchange unless .env says otherwise).")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_text: str, *, json_flag: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="print one JSON document")
+        return p
+
+    p = add("markets", "search markets (keyword, series, status)")
+    p.add_argument("--search", metavar="TEXT", help="keyword in ticker or title")
+    p.add_argument("--series", metavar="S", help="series ticker")
+    p.add_argument("--event", metavar="E", help="event ticker")
+    p.add_argument("--status", metavar="S", help="unopened|open|paused|closed|settled")
+    p.add_argument("--limit", type=int, default=200, help="at most this many rows (default 200)")
+    add("market", "one market's details").add_argument("ticker")
+    p = add("book", "order book depth, spread and the cost of N contracts")
+    p.add_argument("ticker")
+    p.add_argument("--count", metavar="N", help="also price trading N contracts now")
+    add("balance", "available cash")
+    add("positions", "open positions")
+    p = add("orders", "your orders")
+    p.add_argument("--status", metavar="S", help="resting|canceled|executed")
+    p.add_argument("--ticker", metavar="T")
+    add("fills", "your fills").add_argument("--ticker", metavar="T")
+    add("settlements", "settled positions")
+    add("pnl", "positions, marks and P&L with fees")
+    p = add("history", "trade log events")
+    _date_filters(p)
+    p.add_argument("--ticker", metavar="T")
+    p.add_argument("--type", dest="event_type", metavar="TYPE",
+                   help="submission|fill|cancellation|amend|error")
+    p = add("order", "place one order (prices in dollars)")
+    p.add_argument("--ticker", required=True)
+    p.add_argument("--side", required=True, choices=("yes", "no"), type=str.lower)
+    p.add_argument("--action", required=True, choices=("buy", "sell"), type=str.lower)
+    p.add_argument("--count", required=True, metavar="N")
+    price = p.add_mutually_exclusive_group(required=True)
+    price.add_argument("--price", metavar="P", help="limit price in dollars, e.g. 0.42")
+    price.add_argument("--market", action="store_true", help="take liquidity now (IOC) ...")
+    p.add_argument("--worst-price", metavar="P", help="... at no worse than this price (required with --market)")
+    p.add_argument("--tif", choices=("gtc", "ioc", "fok"), type=str.lower)
+    p.add_argument("--expires", metavar="WHEN", help="GTC expiry: 30m, 2h, 1d or an ISO time")
+    p.add_argument("--post-only", action="store_true")
+    p.add_argument("--reduce-only", action="store_true")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p = add("cancel", "cancel one order, or all resting orders")
+    p.add_argument("order_id", nargs="?")
+    p.add_argument("--all", action="store_true")
+    p.add_argument("--ticker", metavar="T", help="with --all: only this market")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p = add("export", "export the trade log to CSV")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="a .csv file; an existing one is replaced (the menu asks first)")
+    _date_filters(p)
+    p.add_argument("--ticker", metavar="T")
+    sub.add_parser("paper-server", help="run the paper exchange in the foreground (see its --help)",
+                   add_help=False)
+    sub.add_parser("paper-reset", help="wipe the paper exchange's data (see its --help)",
+                   add_help=False)
+    return parser
+
+
+def _date_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from", dest="date_from", metavar="DATE", help="YYYY-MM-DD or ISO time (UTC)")
+    p.add_argument("--to", dest="date_to", metavar="DATE", help="inclusive; YYYY-MM-DD or ISO time")
+
+
+def main(argv: list[str] | None = None, *, stdin: TextIO | None = None,
+         stdout: TextIO | None = None, stderr: TextIO | None = None,
+         environ: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> int:
+    """Run one command line; never raises (except SystemExit-free), returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    stdin = stdin if stdin is not None else sys.stdin
+    stdout = stdout if stdout is not None else sys.stdout
+    stderr = stderr if stderr is not None else sys.stderr
+    if argv and argv[0] in PASSTHROUGH:
+        return _passthrough(argv, stdin, stdout, stderr)
+    try:
+        with redirect_stdout(stdout), redirect_stderr(stderr):
+            args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    from .command_runner import run  # lazy: loads the app only when there is work to do
+
+    return run(args, stdin=stdin, stdout=stdout, stderr=stderr,
+               environ=os.environ if environ is None else environ,
+               dotenv_path=Path.cwd() / ".env" if dotenv_path is None else dotenv_path)
+
+
+def _passthrough(argv: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    """`paper-server` and `paper-reset` belong to the paper exchange's own command line."""
+    try:
+        from ..paper import cli as paper_cli
+        if argv[0] == "paper-server":
+            with redirect_stdout(stdout), redirect_stderr(stderr):
+                return int(paper_cli.paper_server_main(argv[1:]) or 0)
+        with redirect_stderr(stderr):
+            return int(paper_cli.paper_reset_main(argv[1:], stdin=stdin, stdout=stdout) or 0)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the error boundary: one line, never a traceback
+        stderr.write(f"Error: {type(exc).__name__}: {' '.join(str(exc).split())}\n")
+        return EXIT_ERROR

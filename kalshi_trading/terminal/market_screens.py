@@ -1,0 +1,308 @@
+"""Menu 1 (markets) and menu 2 (order book): finding markets and reading their depth.
+
+The data functions (`search_markets`, `popular_series`, `market_details`, `book_summary`) are what
+the `markets`, `market` and `book` subcommands call too, so menu and command line show the same
+facts; the `show_*` functions only render them.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Iterable
+
+from ..errors import KalshiTradingError, NotFoundError, UserInputError
+from .input_parsing import parse_choice, parse_count, parse_optional, parse_positive_int, parse_ticker
+from ..models import Market, Orderbook, Series
+from ..money import ZERO, fee_rates, fmt_count, fmt_dollars, trade_fee
+from ..order_request import OutcomeSide
+from ..trading_cli import Column, TradingCLI
+
+if TYPE_CHECKING:
+    from ..kalshi_client import KalshiClient
+
+__all__ = ["MARKET_STATUSES", "MAX_SCAN", "search_markets", "popular_series", "market_details",
+           "MarketDetails", "market_rows", "MARKET_COLUMNS", "show_markets_menu", "show_book",
+           "book_lines", "trade_cost", "series_of", "fmt_time", "ask_market", "taker_rate"]
+
+MARKET_STATUSES = ("unopened", "open", "paused", "closed", "settled")
+MAX_SCAN = 5000     # a keyword search reads at most this many markets (Kalshi has no text search)
+MAX_RESULTS = 200
+MARKET_COLUMNS = (Column("#", align=">"), Column("ticker", whole=True),
+                  Column("title", flex=True, min_width=12), Column("yes bid", align=">"),
+                  Column("yes ask", align=">"), Column("last", align=">", drop=3),
+                  Column("volume", align=">", drop=2), Column("closes (UTC)", drop=1))
+
+
+def fmt_time(moment: datetime | None) -> str:
+    """`2026-11-21 15:00Z`: short, UTC, for tables."""
+    return moment.strftime("%Y-%m-%d %H:%MZ") if moment else "-"
+
+
+def fmt_short_time(moment: datetime | None) -> str:
+    """`2026-11-21 15:00`: the table form (UTC; the header says so). A two-digit year would make
+    2100 read as 2000, and some recorded markets really do close in 2100."""
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _price(value: Decimal | None) -> str:
+    return fmt_dollars(value) if value else "-"
+
+
+def series_of(event_ticker: str) -> str:
+    """The series prefix of an event ticker (`KXHIGHNY-24JAN01` -> `KXHIGHNY`)."""
+    return event_ticker.split("-", 1)[0]
+
+
+def search_markets(client: "KalshiClient", *, text: str | None = None, series: str | None = None,
+                   event: str | None = None, status: str | None = None,
+                   limit: int = MAX_RESULTS) -> list[Market]:
+    """Markets matching every filter given, deduplicated by ticker, in the exchange's order.
+
+    A keyword is matched (case-insensitively) against ticker, title and subtitles; since the API has
+    no text search, it scans at most MAX_SCAN markets (open ones unless a status is given).
+    """
+    if status is not None and status not in MARKET_STATUSES:
+        raise UserInputError(f"status must be one of {', '.join(MARKET_STATUSES)}, not {status!r}")
+    if text is not None and status is None:
+        status = "open"
+    needle = text.strip().lower() if text else None
+    seen: dict[str, Market] = {}
+    scanned = 0
+    for market in client.iter_markets(status=status, series_ticker=series or None,
+                                      event_ticker=event or None):
+        scanned += 1
+        if market.ticker not in seen and (needle is None or _matches(market, needle)):
+            seen[market.ticker] = market
+            if len(seen) >= limit:
+                break
+        if scanned >= MAX_SCAN:
+            break
+    return list(seen.values())
+
+
+def _matches(market: Market, needle: str) -> bool:
+    haystack = " ".join((market.ticker, market.event_ticker, market.title, market.yes_sub_title,
+                         market.no_sub_title)).lower()
+    return all(word in haystack for word in needle.split())
+
+
+def popular_series(client: "KalshiClient", *, top: int = 15) -> list[tuple[Series | None, str, Decimal, int]]:
+    """(series, ticker, volume, open markets) for the series with the most volume among open markets."""
+    volume: dict[str, Decimal] = {}
+    markets: dict[str, int] = {}
+    for scanned, market in enumerate(client.iter_markets(status="open"), start=1):
+        key = series_of(market.event_ticker)
+        volume[key] = volume.get(key, Decimal(0)) + market.volume
+        markets[key] = markets.get(key, 0) + 1
+        if scanned >= MAX_SCAN:
+            break
+    try:
+        known = {s.ticker: s for s in client.get_series_list()}
+    except KalshiTradingError:
+        known = {}
+    ranked = sorted(volume, key=lambda k: (-volume[k], k))[:top]
+    return [(known.get(k), k, volume[k], markets[k]) for k in ranked]
+
+
+@dataclass(frozen=True)
+class MarketDetails:
+    """A market with the series that sets its fee rule (None when the series cannot be read)."""
+
+    market: Market
+    series: Series | None
+
+
+def market_details(client: "KalshiClient", ticker: str) -> MarketDetails:
+    """The market and its series (for the fee type)."""
+    market = client.get_market(ticker)
+    series: Series | None = None
+    try:
+        try:
+            series_ticker = client.get_event(market.event_ticker).series_ticker
+        except NotFoundError:
+            series_ticker = ""
+        series = client.get_series(series_ticker or series_of(market.event_ticker))
+    except NotFoundError:
+        series = None
+    return MarketDetails(market, series)
+
+
+def market_rows(markets: Iterable[Market]) -> list[list[str]]:
+    return [[str(i), m.ticker, m.title or m.yes_sub_title, _price(m.yes_bid), _price(m.yes_ask),
+             _price(m.last_price), fmt_count(m.volume), fmt_short_time(m.close_time)]
+            for i, m in enumerate(markets, start=1)]
+
+
+def detail_lines(details: MarketDetails, width: int = 80) -> list[str]:
+    m, s = details.market, details.series
+    fee = f"{s.fee_type} (x{s.fee_multiplier})" if s else "unknown (series not found)"
+    lines = [f"Ticker:      {m.ticker}", f"Event:       {m.event_ticker}", f"Title:       {m.title}",
+             f"Yes means:   {m.yes_sub_title}", f"Status:      {m.status}",
+             f"Opens:       {fmt_time(m.open_time)}", f"Closes:      {fmt_time(m.close_time)}",
+             f"YES bid/ask: {_price(m.yes_bid)} / {_price(m.yes_ask)}   last {_price(m.last_price)}",
+             f"Volume:      {fmt_count(m.volume)}   open interest {fmt_count(m.open_interest)}",
+             f"Price grid:  {m.price_grid.describe()} ({m.price_level_structure})",
+             f"Fee type:    {fee}"]
+    lines = [part for line in lines for part in
+             (textwrap.wrap(line, max(20, width), subsequent_indent=" " * 13, break_on_hyphens=False) or [line])]
+    if m.result:
+        lines.append(f"Result:      {m.result}")
+    rules = [m.rules_primary or "-"] + ([m.rules_secondary] if m.rules_secondary else [])
+    for n, paragraph in enumerate(rules):
+        wrapped = textwrap.wrap(paragraph, max(20, width - 13)) or ["-"]
+        lines += [("Rules:       " if n == 0 and i == 0 else " " * 13) + part for i, part in enumerate(wrapped)]
+    return lines
+
+
+def ask_market(cli: TradingCLI, client: "KalshiClient", prompt: str = "Market ticker") -> Market:
+    """Ask for a ticker until the exchange knows it (unknown tickers re-prompt, never crash)."""
+    while True:
+        ticker = cli.ask(prompt, parse_ticker)
+        try:
+            return client.get_market(ticker)
+        except NotFoundError:
+            cli.error(f"unknown market {ticker}")
+
+
+def show_markets_menu(cli: TradingCLI, client: "KalshiClient") -> None:
+    """Menu 1: search, list, pick one for details."""
+    cli.heading("Markets")
+    cli.write("  k) keyword   s) series   e) event   t) status   p) popular series   Enter) back")
+    how = cli.ask("Search by", parse_optional(lambda t: parse_choice(
+        t, {"k": "k", "keyword": "k", "s": "s", "series": "s", "e": "e", "event": "e",
+            "t": "t", "status": "t", "p": "p", "popular": "p"}, what="search")))
+    if how is None:
+        return
+    if how == "p":
+        _show_popular(cli, client)
+        return
+    if how == "k":
+        text = cli.ask("Keyword", _non_empty)
+        markets = search_markets(client, text=text)
+    elif how == "s":
+        markets = search_markets(client, series=cli.ask("Series ticker", parse_ticker))
+    elif how == "e":
+        markets = search_markets(client, event=cli.ask("Event ticker", parse_ticker))
+    else:
+        status = cli.ask(f"Status ({'/'.join(MARKET_STATUSES)})",
+                         lambda t: parse_choice(t, {s: s for s in MARKET_STATUSES}, what="status"))
+        markets = search_markets(client, status=status)
+    _pick_details(cli, client, markets)
+
+
+def _non_empty(text: str) -> str:
+    if not text.strip():
+        raise UserInputError("type at least one word")
+    return text.strip()
+
+
+def _show_popular(cli: TradingCLI, client: "KalshiClient") -> None:
+    rows = popular_series(client)
+    if not rows:
+        cli.write("No open markets.")
+        return
+    cli.table((Column("#", align=">"), Column("series", whole=True), Column("title", flex=True),
+               Column("volume", align=">"), Column("markets", align=">")),
+              [[str(i), ticker, s.title if s else "", fmt_count(vol), str(n)]
+               for i, (s, ticker, vol, n) in enumerate(rows, start=1)])
+    pick = cli.ask("Pick # to list its markets (Enter to go back)",
+                   parse_optional(lambda t: parse_positive_int(t, what="row", maximum=len(rows))))
+    if pick is not None:
+        _pick_details(cli, client, search_markets(client, series=rows[pick - 1][1], status="open"))
+
+
+def _pick_details(cli: TradingCLI, client: "KalshiClient", markets: list[Market]) -> None:
+    if not markets:
+        cli.write("No markets found.")
+        return
+    cli.write(f"{len(markets)} market(s):")
+    cli.table(MARKET_COLUMNS, market_rows(markets))
+    pick = cli.ask("Pick # for details (Enter to go back)",
+                   parse_optional(lambda t: parse_positive_int(t, what="row", maximum=len(markets))))
+    if pick is not None:
+        cli.lines(detail_lines(market_details(client, markets[pick - 1].ticker), cli.width))
+
+
+# --- order book --------------------------------------------------------------------------
+
+def taker_rate(client: "KalshiClient", market: Market) -> Decimal | None:
+    """The taker fee rate of the market's series (None when the series cannot be read)."""
+    try:
+        series = market_details(client, market.ticker).series
+    except KalshiTradingError:
+        return None
+    return fee_rates(series.fee_type, series.fee_multiplier)[0] if series is not None else None
+
+
+def trade_cost(book: Orderbook, outcome: OutcomeSide, buying: bool, count: Decimal,
+               rate: Decimal | None = None) -> dict:
+    """What trading `count` contracts now would do: available, total value, average price and,
+    given the series' taker `rate`, the taker fee (per level, as the exchange charges it)."""
+    filled, value, average = book.cost_to_trade(outcome, buying, count)
+    doc = {"outcome_side": outcome.value, "action": "buy" if buying else "sell",
+           "count_fp": fmt_count(count), "available_fp": fmt_count(filled),
+           "total_dollars": fmt_dollars(value),
+           "average_price_dollars": fmt_dollars(average) if average is not None else None}
+    if rate is not None:
+        fee, left = ZERO, filled
+        for level in book.levels_to_take(outcome, buying):
+            take = min(level.count, left)
+            fee += trade_fee(take, level.price, rate)
+            left -= take
+            if left <= 0:
+                break
+        doc["fee_dollars"] = fmt_dollars(fee)
+    return doc
+
+
+def book_lines(book: Orderbook, *, depth: int = 10) -> list[str]:
+    """Both sides of the book: YES and NO bids with the asks they imply, and the spread.
+
+    Two blocks of two columns (bids | implied asks), each under 50 characters, so the book stays
+    readable on an 80-column terminal.
+    """
+    lines = [f"Order book {book.ticker}"]
+    blocks = (("YES", list(reversed(book.yes_bids))[:depth], list(book.yes_asks)[:depth]),
+              ("NO", list(reversed(book.no_bids))[:depth], list(book.no_asks)[:depth]))
+    for name, bids, asks in blocks:
+        lines.append(f"{name + ' bid':>10} {'size':>10}   {name + ' ask':>10} {'size':>10}")
+        if not bids and not asks:
+            lines.append("  (no orders)")
+        for i in range(max(len(bids), len(asks))):
+            cells = [f"{fmt_dollars(side[i].price):>10} {fmt_count(side[i].count):>10}"
+                     if i < len(side) else " " * 21 for side in (bids, asks)]
+            lines.append("   ".join(cells).rstrip())
+    spread = book.spread
+    lines.append(f"Spread: {fmt_dollars(spread) if spread is not None else '-'}   "
+                 f"best YES bid {_price(book.best_yes_bid)}  best YES ask {_price(book.best_yes_ask)}")
+    return lines
+
+
+def cost_lines(book: Orderbook, count: Decimal, rate: Decimal | None = None) -> list[str]:
+    """Buying pays the total plus the taker fee; selling receives the total less the fee."""
+    fees = "" if rate is None else ", taker fees estimated"
+    lines = [f"Trading {fmt_count(count)} contracts now (dollars; prices in each side's own terms{fees}):"]
+    for outcome in (OutcomeSide.YES, OutcomeSide.NO):
+        for buying in (True, False):
+            c = trade_cost(book, outcome, buying, count, rate)
+            avg = c["average_price_dollars"] or "-"
+            short = "" if c["available_fp"] == c["count_fp"] else f" (only {c['available_fp']} available)"
+            verb = "pay" if buying else "receive"
+            fee = f" {'+' if buying else '-'} fee ${c['fee_dollars']}" if "fee_dollars" in c else ""
+            lines.append(f"  {c['action']:<4} {outcome.value.upper():<3}: {verb:<7} ${c['total_dollars']}"
+                         f"{fee}  average {avg}{short}")
+    return lines
+
+
+def show_book(cli: TradingCLI, client: "KalshiClient") -> None:
+    """Menu 2: depth, spread and the cost of trading N contracts now."""
+    cli.heading("Order book")
+    market = ask_market(cli, client)
+    book = client.get_orderbook(market.ticker)
+    cli.lines(book_lines(book))
+    count = cli.ask("Contracts to price (Enter to skip)", parse_optional(parse_count))
+    if count is not None:
+        cli.lines(cost_lines(book, count, taker_rate(client, market)))
