@@ -27,6 +27,7 @@ from requests.structures import CaseInsensitiveDict
 
 from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.client.signing import KalshiSigner
+from kalshi_trading.paper.server import start_paper_exchange
 
 __all__ = ["Received", "FakeAdapter", "fake_session", "json_reply", "TEST_KEY_ID", "FAKE_BASE",
            "build_test_universe", "TICKERS", "paper_exchange", "paper_client", "paper_signer", "no_sleep"]
@@ -132,9 +133,8 @@ def _public_pem(key: rsa.RSAPrivateKey) -> bytes:
 @pytest.fixture(scope="module")
 def paper_exchange(tmp_path_factory: pytest.TempPathFactory, rsa_private_key: rsa.RSAPrivateKey) -> Iterator[Any]:
     """A paper exchange on 127.0.0.1 that knows the test key as `TEST_KEY_ID`."""
-    server = pytest.importorskip("kalshi_trading.paper.server")
-    running = server.start_paper_exchange(tmp_path_factory.mktemp("paper"), universe=build_test_universe(),
-                                          public_keys={TEST_KEY_ID: _public_pem(rsa_private_key)})
+    running = start_paper_exchange(tmp_path_factory.mktemp("paper"), universe=build_test_universe(),
+                                   public_keys={TEST_KEY_ID: _public_pem(rsa_private_key)})
     try:
         yield running
     finally:

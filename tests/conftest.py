@@ -1,15 +1,17 @@
-"""Shared fixtures: hermetic environment, RSA keys generated at test time."""
+"""Shared fixtures: hermetic environment, RSA keys generated at test time, the data in tests/data."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+GOLDEN = "kalshi-starter-code-python-golden"
 
 
 @pytest.fixture(autouse=True)
@@ -45,8 +47,24 @@ def pem_public(key: rsa.RSAPrivateKey) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """../shared: the API reference and real recorded data."""
-    if not SHARED.is_dir():
-        pytest.skip("../shared is not beside the repository")
-    return SHARED
+def test_data() -> Path:
+    """tests/data: the OpenAPI spec and the recorded responses the package does not bundle
+    (what each file is, its source and licence: tests/data/README.md)."""
+    return TEST_DATA
+
+
+@pytest.fixture(scope="session")
+def bundled_recordings() -> Path:
+    """The recordings the package ships for its paper exchange (kalshi_trading/paper/data/recorded)."""
+    from kalshi_trading.paper.market_data.sources import BUNDLED_DIR
+    return BUNDLED_DIR / "recorded"
+
+
+@pytest.fixture(scope="session")
+def golden_dir(tmp_path_factory: pytest.TempPathFactory, test_data: Path, bundled_recordings: Path) -> Path:
+    """The starter code's golden recordings as one folder, as they were recorded: the market-data
+    files the package bundles plus the portfolio, order, candle and status files in tests/data."""
+    folder = tmp_path_factory.mktemp("golden")
+    shutil.copytree(bundled_recordings / GOLDEN, folder, dirs_exist_ok=True)
+    shutil.copytree(test_data / GOLDEN, folder, dirs_exist_ok=True)
+    return folder

@@ -15,8 +15,7 @@ from typing import Any
 
 __all__ = ["load_spec", "response_schema", "validate"]
 
-SPEC_PATH = (Path(__file__).resolve().parent.parent.parent / "shared" / "kalshi-api"
-             / "openapi.docs-reconstructed-v3.28.0.json")
+SPEC_PATH = Path(__file__).resolve().parent / "data" / "kalshi-api" / "openapi.docs-reconstructed-v3.28.0.json"
 
 
 @lru_cache(maxsize=1)

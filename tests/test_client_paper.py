@@ -18,9 +18,7 @@ from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.order_request import (Action, BookSide, OrderIntent, OrderRequestV2, OutcomeSide,
                                           TimeInForce)
 from kalshi_trading.client.signing import KalshiSigner, wall_clock_ms
-
-server = pytest.importorskip("kalshi_trading.paper.server")
-pytest.importorskip("kalshi_trading.paper.engine")
+from kalshi_trading.paper import server
 
 A, B, C, X = TICKERS
 

@@ -24,8 +24,7 @@ from kalshi_trading.config import Config
 from kalshi_trading.errors import KalshiTradingError
 from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.order_request import BookSide, OrderRequestV2
-
-server = pytest.importorskip("kalshi_trading.paper.server")
+from kalshi_trading.paper import server
 
 KEY_ID = "7d3f9a21-5c4e-4b8a-9f10-5ec2e7d0b1a9"
 

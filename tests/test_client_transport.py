@@ -135,9 +135,9 @@ def test_retry_after_is_honoured_when_present(signer, status, header, expected) 
     assert slept == [expected]
 
 
-def test_the_documented_429_body_becomes_a_rate_limited_error(signer, shared_dir) -> None:
+def test_the_documented_429_body_becomes_a_rate_limited_error(signer, test_data) -> None:
     """Era 3: Kalshi's rate-limit page shows the 429 body as a bare string under "error"."""
-    raw = json.loads((shared_dir / "data/kalshi-docs-examples/kalshi_docs_examples.json").read_text())
+    raw = json.loads((test_data / "kalshi-docs-examples/kalshi_docs_examples.json").read_text())
     body = next(b["json"] for b in raw["examples"]["docs/kalshi/getting_started/rate_limits.md"]
                 if "error" in b["json"])
     adapter = FakeAdapter(scripted((429, body)))
@@ -191,8 +191,8 @@ def test_error_statuses_map_to_the_hierarchy_and_are_not_retried(signer, method,
     assert len(adapter.received) == 1 and slept == []
 
 
-def test_the_recorded_permission_denied_body_becomes_an_auth_error(signer, shared_dir) -> None:
-    recorded = json.loads((shared_dir / "data/kalshi-starter-code-python-golden/"
+def test_the_recorded_permission_denied_body_becomes_an_auth_error(signer, test_data) -> None:
+    recorded = json.loads((test_data / "kalshi-starter-code-python-golden/"
                            "portfolio_total_resting_order_value_response.json").read_text())["response"]
     client, _ = make_client(FakeAdapter(scripted((403, recorded))), signer)
     with pytest.raises(AuthError) as caught:

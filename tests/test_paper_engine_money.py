@@ -1,6 +1,6 @@
 """PaperEngine money: Kalshi's fees and fee rounding, NO costs, netting, settlement, conservation.
 
-Worked numbers use the default book of test_paper_engine (YES bids 0.40 x10, 0.41 x5; YES asks
+Worked numbers use the default book of tests/engine_fixtures.py (YES bids 0.40 x10, 0.41 x5; YES asks
 0.43 x3, 0.45 x7) and a start balance of $1,000.00.
 """
 
@@ -12,11 +12,11 @@ from decimal import Decimal as D
 
 import pytest
 
+from engine_fixtures import A, NOW, SUB, Clock, ioc, make_engine, make_universe, order
 from kalshi_trading.errors import ExchangeRejection
 from kalshi_trading.paper.engine import PaperEngine
 from kalshi_trading.paper.store import Store
 from kalshi_trading.paper.universe import BookSnapshot, MarketUpdate, TradePrint, synthetic_series
-from test_paper_engine import A, NOW, Clock, ioc, make_engine, make_universe, order
 
 
 def engine_with(fee_type: str, multiplier: object = 1, override: object = None) -> PaperEngine:
@@ -206,7 +206,6 @@ def test_money_is_conserved_through_random_flow_and_settlement(seed: int) -> Non
 
 def test_fractional_count_at_a_subpenny_price_keeps_fees_and_balance_exact() -> None:
     """0.37 contracts at a 0.055 grid price move money in millionths of a dollar; nothing rounds it."""
-    from test_paper_engine import SUB
     engine = make_engine()
     engine.create_order("maker", order(ticker=SUB, count="1", price="0.055"))
     engine.create_order("taker", ioc(ticker=SUB, side="ask", count="0.37", price="0.055"))

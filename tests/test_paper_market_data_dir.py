@@ -42,16 +42,15 @@ def write(folder: Path, name: str, content) -> None:
 
 
 @pytest.fixture(scope="module")
-def golden(shared_dir):
+def golden(golden_dir):
     notices = Notices()
-    universe = load_universe(str(shared_dir / "data" / "kalshi-starter-code-python-golden"),
-                             start=START, on_notice=notices)
+    universe = load_universe(str(golden_dir), start=START, on_notice=notices)
     return universe, notices
 
 
 @pytest.fixture(scope="module")
-def codetilldawn(shared_dir):
-    return load_universe(str(shared_dir / "data" / "CodeTillDawn2-kalshi-trading-bot"), start=START,
+def codetilldawn(bundled_recordings):
+    return load_universe(str(bundled_recordings / "CodeTillDawn2-kalshi-trading-bot"), start=START,
                          on_notice=pytest.fail)
 
 

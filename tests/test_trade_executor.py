@@ -546,10 +546,9 @@ GENEROUS = RiskLimits(max_order_cost=D("1000"), max_position=D("10000"), max_ope
 
 
 @pytest.fixture(scope="module")
-def paper(request: pytest.FixtureRequest) -> Any:
-    """The paper exchange's client (skipped while the engine is not there yet)."""
-    pytest.importorskip("kalshi_trading.paper.engine")
-    return request.getfixturevalue("paper_client")
+def paper(paper_client: Any) -> Any:
+    """The paper exchange's client."""
+    return paper_client
 
 
 @pytest.fixture
