@@ -9,12 +9,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from kalshi_trading.trade_logger import TradeLogger
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -34,25 +34,27 @@ while True:
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 
 
-def kill_while_writing(log_dir: Path, pad: int, min_lines: int) -> None:
-    """Start the writer, wait until it has fsynced `min_lines` records, SIGKILL it."""
+def kill_while_writing(log_dir: Path, pad: int, min_lines: int) -> int:
+    """Start the writer, wait until the file holds `min_lines` records, SIGKILL it while it is
+    still writing; returns how many records the file held just before the kill."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(log_dir), str(pad)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     path = log_dir / "trades.jsonl"
-    deadline = time.monotonic() + 30
+
+    def lines_written() -> int:
+        assert proc.poll() is None, proc.stderr.read().decode()   # the writer never stops by itself
+        return path.read_bytes().count(b"\n") if path.exists() else 0
+
     try:
-        while time.monotonic() < deadline:
-            if path.exists() and path.read_bytes().count(b"\n") >= min_lines:
-                break
-            assert proc.poll() is None, proc.stderr.read().decode()
-            time.sleep(0.01)
-        else:
-            pytest.fail("the writer never wrote enough records")
+        wait_until(lambda: lines_written() >= min_lines, 30, f"the writer to write {min_lines} records")
+        before_kill = lines_written()        # and it is alive, so the kill lands mid-write
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL    # killed, not ended some other way
+    return before_kill
 
 
 def sequence_numbers(records: list[dict]) -> list[int]:
@@ -61,11 +63,11 @@ def sequence_numbers(records: list[dict]) -> list[int]:
 
 @pytest.mark.parametrize("pad", [0, 20_000])
 def test_records_survive_sigkill_in_order_without_holes(tmp_path: Path, pad: int) -> None:
-    kill_while_writing(tmp_path, pad, min_lines=40)
+    seen = kill_while_writing(tmp_path, pad, min_lines=40)
     with TradeLogger(tmp_path) as logger:
         records = logger.query()
         seqs = sequence_numbers(records)
-        assert len(seqs) >= 40 and seqs == list(range(len(seqs)))
+        assert len(seqs) >= seen >= 40 and seqs == list(range(len(seqs)))   # nothing seen was lost
         logger.record("cancellation", ticker="KXCRASH-A", message="after the crash")
         assert logger.query()[-1]["message"] == "after the crash"
         assert logger.export_csv(tmp_path / "out.csv") == len(records) + 1
@@ -75,8 +77,9 @@ def test_records_survive_sigkill_in_order_without_holes(tmp_path: Path, pad: int
 
 def test_torn_line_after_sigkill_is_skipped_and_appends_stay_valid(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    kill_while_writing(tmp_path, 200, min_lines=20)
+    seen = kill_while_writing(tmp_path, 200, min_lines=20)
     path = tmp_path / "trades.jsonl"
+    assert path.read_bytes().count(b"\n") >= seen
     # A kill rarely lands inside write(2); cut the last record to make the tear certain.
     with open(path, "r+b") as raw:
         raw.truncate(os.path.getsize(path) - 37)

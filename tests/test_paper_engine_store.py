@@ -9,17 +9,17 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from datetime import timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
 
+from engine_fixtures import A, NOW, SUB, Clock, book, ioc, make_universe, order
 from kalshi_trading.paper.engine import PaperEngine
 from kalshi_trading.paper.store import Store
 from kalshi_trading.paper.universe import BookSnapshot, MarketUpdate, TradePrint
-from test_paper_engine import A, NOW, SUB, Clock, book, ioc, make_universe, order
+from tests.waiting import read_line
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -127,30 +127,34 @@ WRITER = textwrap.dedent("""
     sys.path[:0] = [{repo!r}, {tests!r}]
     from kalshi_trading.paper.engine import PaperEngine
     from kalshi_trading.paper.store import Store
-    from test_paper_engine import Clock, make_universe, order, ioc
+    from engine_fixtures import Clock, make_universe, order, ioc
     engine = PaperEngine(make_universe(), Store({path!r}), clock=Clock())
     n = 0
     while True:
         n += 1
         side = "bid" if n % 2 else "ask"
         engine.create_order("u%d" % (n % 3), order(side=side, count="1", price="0.42"))
-        if n == 50:
-            print("ready", flush=True)
+        if n % 25 == 0:
+            print(n, flush=True)   # n orders are committed; the loop goes straight on writing
 """)
 
 
 def test_kill_minus_9_mid_writes_leaves_a_consistent_file(tmp_path: Path) -> None:
     path = tmp_path / "paper.sqlite"
     script = WRITER.format(repo=str(REPO), tests=str(REPO / "tests"), path=str(path))
-    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE) as proc:  # closes the pipe
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as proc:  # closes the pipes
         try:
-            assert proc.stdout.readline().strip() == b"ready"
-            time.sleep(0.3)
+            written = 0
+            while written < 100:       # proof the child is committing orders, and still is
+                written = int(read_line(proc, 30, f"the writer to report {written + 25} orders"))
+            assert proc.poll() is None
         finally:
             os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+            proc.wait(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
     engine = PaperEngine(make_universe(), Store(path), clock=Clock())
-    assert len(engine.list_orders("u1")) > 10
+    assert sum(len(engine.list_orders(f"u{n}")) for n in range(3)) >= written   # every reported order
     for user in ("u0", "u1", "u2"):
         fills = list(reversed(engine.list_fills(user)))
         held = D(0)
@@ -167,7 +171,7 @@ def test_kill_minus_9_mid_writes_leaves_a_consistent_file(tmp_path: Path) -> Non
         assert [p["position_fp"] for p in position] == ([f"{held:.2f}"] if fills else [])
 
 
-def test_responses_match_the_openapi_component_schemas(shared_dir: Path) -> None:
+def test_responses_match_the_openapi_component_schemas() -> None:
     from tests import schema_check
     spec = schema_check.load_spec()
     schemas = spec["components"]["schemas"]
@@ -223,7 +227,8 @@ def test_concurrent_writers_keep_accounts_consistent() -> None:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(30)
+    assert not [t.name for t in threads if t.is_alive()], "writer threads still running after 30 s"
     assert errors == []
     assert sum(len(engine.list_orders(f"t{i}")) for i in range(4)) == 160
     fills = [f for i in range(4) for f in engine.list_fills(f"t{i}")]

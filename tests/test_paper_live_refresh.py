@@ -2,7 +2,9 @@
 polls, against a paper exchange started with `--market-data live` and a short refresh interval.
 
 The exchange's clock is fixed (signatures and market times stay valid); only the refresh interval
-runs in real time, 0.05 s here, so every test ends in well under a second or two.
+runs in real time, 0.05 s here, so every test ends in well under a second or two. No test sleeps:
+"nothing happened" is asserted only after the refresher's `rounds` counter proves that whole
+refresh rounds ran (and, where it matters, that the fake saw their polls).
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ from kalshi_trading.paper.store import Store
 from tests.conftest import pem_public
 from tests.paper_http import PaperHttp
 from tests.loopback_server import JsonHandler, serving
+from tests.waiting import wait_until
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 T60, T65 = "KXHIGHNY-26NOV21-T60", "KXHIGHNY-26NOV21-T65"
 PREFIX = "/trade-api/v2"
 LOGGER = "kalshi_trading.paper.market_data.live"
 FAST = 0.05
+WAIT = 5.0     # seconds a test waits for the refresher before failing (about 100 rounds)
 
 
 def market(ticker: str, status: str = "active", result: str = "") -> dict:
@@ -104,13 +108,17 @@ def exchange(fake, tmp_path, rsa_private_key):
         running.stop()
 
 
-def eventually(check, timeout: float = 3.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.02)
+def eventually(check, what: str):
+    """`check()`'s first truthy value while the refresher runs; fails naming `what` after WAIT s."""
+    return wait_until(check, WAIT, what)
+
+
+def whole_rounds(running, n: int = 2) -> None:
+    """Wait until `n` whole refresh rounds have run after this call: n + 1 more finished rounds,
+    since the one in flight now may have chosen its markets before the test's last change."""
+    refresher = running.live_refresh
+    target = refresher.rounds + n + 1
+    wait_until(lambda: refresher.rounds >= target, WAIT, f"{n} whole live refresh rounds")
 
 
 def bid(http: PaperHttp, price: str, count: str = "10") -> str:
@@ -128,11 +136,13 @@ def order_status(http: PaperHttp, order_id: str) -> str:
 def test_resting_bid_fills_when_the_live_book_crosses_it_then_settles_when_live_finalizes(exchange):
     state, running, http = exchange
     filled_id, other_id = bid(http, "0.31"), bid(http, "0.20")
-    time.sleep(4 * FAST)                                  # a few polls of the quiet book: nothing
+    before = len(state["seen"])
+    whole_rounds(running)                                 # a few polls of the quiet book: nothing
+    assert f"/markets/{T60}/orderbook" in state["seen"][before:]
     assert http.get("/portfolio/fills").json()["fills"] == []
 
     state["books"][T60] = CROSSED                          # someone offers YES at 0.30 x 50
-    fills = eventually(lambda: http.get("/portfolio/fills").json()["fills"])
+    fills = eventually(lambda: http.get("/portfolio/fills").json()["fills"], "a fill from the crossed book")
     assert [(f["order_id"], f["count_fp"], f["yes_price_dollars"], f["is_taker"]) for f in fills] == [
         (filled_id, "10.00", "0.3100", False)]            # at our limit, as maker
     assert order_status(http, other_id) == "resting"
@@ -140,29 +150,30 @@ def test_resting_bid_fills_when_the_live_book_crosses_it_then_settles_when_live_
     assert ask == "0.3000"                                # the paper book is the new real one
 
     state["markets"][T60] = market(T60, "closed")
-    assert eventually(lambda: order_status(http, other_id) == "canceled")
+    eventually(lambda: order_status(http, other_id) == "canceled", "the close to cancel the other bid")
     assert http.get(f"/markets/{T60}").json()["market"]["status"] == "closed"
 
     state["markets"][T60] = market(T60, "finalized", "yes")
-    settlements = eventually(lambda: http.get("/portfolio/settlements").json()["settlements"])
+    settlements = eventually(lambda: http.get("/portfolio/settlements").json()["settlements"],
+                             "a settlement from the finalized market")
     assert [(s["ticker"], s["market_result"], s["revenue"], s["yes_count_fp"]) for s in settlements] == [
         (T60, "yes", 1000, "10.00")]
     assert http.get("/portfolio/positions").json()["market_positions"] == []
     polls_after_settling = len(state["seen"])
-    time.sleep(4 * FAST)                                  # a settled market is no longer polled
+    whole_rounds(running)                                 # a settled market is no longer polled
     assert not [p for p in state["seen"][polls_after_settling:] if T60 in p]
 
 
 def test_a_market_someone_read_is_refreshed_and_untouched_ones_are_not_polled(exchange):
     state, running, http = exchange
     snapshot = len(state["seen"])                          # what the start-up snapshot read
-    time.sleep(4 * FAST)
+    whole_rounds(running)
     assert state["seen"][snapshot:] == []                  # nobody cares yet: no polling
     assert http.get(f"/markets/{T65}/orderbook", signed=False).json()["orderbook_fp"]["no_dollars"] == [
         ["0.6700", "10.00"]]
     state["books"][T65] = CROSSED
-    assert eventually(lambda: http.get(f"/markets/{T65}/orderbook", signed=False).json()
-                      ["orderbook_fp"]["no_dollars"][-1] == ["0.7000", "50.00"])
+    eventually(lambda: http.get(f"/markets/{T65}/orderbook", signed=False).json()
+               ["orderbook_fp"]["no_dollars"][-1] == ["0.7000", "50.00"], "T65's new book after a read")
     assert not [p for p in state["seen"][snapshot:] if T60 in p]
 
 
@@ -172,10 +183,11 @@ def test_outage_is_logged_once_keeps_the_last_book_and_recovers(exchange, caplog
     order_id = bid(http, "0.31")
     state["books"][T60] = book([("0.2900", "40.00")], [("0.6800", "20.00")])   # YES ask 0.32 x 20
     no_side = lambda: http.get(f"/markets/{T60}/orderbook", signed=False).json()["orderbook_fp"]["no_dollars"]
-    assert eventually(lambda: no_side() == [["0.6800", "20.00"]])
+    eventually(lambda: no_side() == [["0.6800", "20.00"]], "the new T60 book")
     state["fail"] = True
     polls = len(state["seen"])
-    assert eventually(lambda: len(state["seen"]) >= polls + 8)   # several failed cycles
+    whole_rounds(running, 4)                                     # several failed cycles ...
+    assert len(state["seen"]) >= polls + 4                       # ... that each asked the fake
     warnings = [r for r in caplog.records if r.name == LOGGER and r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "HTTP 503" in warnings[0].getMessage(), warnings
     assert running.live_refresh.thread.is_alive()
@@ -184,7 +196,7 @@ def test_outage_is_logged_once_keeps_the_last_book_and_recovers(exchange, caplog
 
     state["books"][T60] = CROSSED
     state["fail"] = False
-    assert eventually(lambda: order_status(http, order_id) == "executed")
+    eventually(lambda: order_status(http, order_id) == "executed", "a fill once the host is back")
     messages = [(r.levelname, r.getMessage()) for r in caplog.records
                 if r.name == LOGGER and r.levelno >= logging.INFO]
     assert messages[1:] == [("INFO", "live market data refresh recovered")]

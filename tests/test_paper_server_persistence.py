@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from collections import defaultdict
 from decimal import Decimal
@@ -24,6 +23,7 @@ from kalshi_trading.paper.server import STATE_FILE, start_paper_exchange
 from kalshi_trading.timeutil import parse_iso, utc_now
 from tests.conftest import pem_public
 from tests.paper_http import PaperHttp, make_universe
+from tests.waiting import read_line
 
 REPO = Path(__file__).resolve().parent.parent
 TICKER = "KXTEST-E0-M0"
@@ -118,11 +118,9 @@ def test_kill_9_mid_flight_leaves_a_consistent_database(tmp_path):
                           stderr=subprocess.PIPE, text=True, cwd=REPO) as child:   # closes the pipes
         try:
             placed = 0
-            while placed < 60:
-                line = child.stdout.readline()
-                assert line, child.stderr.read()
-                placed = int(line)
-            time.sleep(0.05)  # well inside the next orders
+            while placed < 70:   # 60 answered orders, then proof that it is still placing more
+                placed = int(read_line(child, 30, f"the child to report {placed + 10} orders placed"))
+            assert child.poll() is None
         finally:
             child.send_signal(signal.SIGKILL)
             child.wait(timeout=10)
@@ -131,7 +129,7 @@ def test_kill_9_mid_flight_leaves_a_consistent_database(tmp_path):
         http = paper_signer(running)
         view = account_view(http)
         http.close()
-    assert len(view["orders"]) >= 60
+    assert len(view["orders"]) >= placed            # every order answered 201 before the kill
     fills_by_order: dict[str, Decimal] = defaultdict(Decimal)
     held: dict[str, Decimal] = defaultdict(Decimal)
     spent = Decimal(0)
@@ -152,7 +150,12 @@ def _start_cli(data_dir: Path) -> tuple[subprocess.Popen, str]:
                               "--data-dir", str(data_dir)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
                              env={**os.environ, "PYTHONPATH": str(REPO)})
-    line = child.stdout.readline()
+    try:
+        line = read_line(child, 30, "the paper server's serving line")
+    except BaseException:
+        child.kill()
+        child.communicate(timeout=10)
+        raise
     return child, line
 
 
@@ -244,7 +247,7 @@ def test_paper_server_cli_serves_a_users_own_key(tmp_path, rsa_private_key):
                               "--data-dir", str(tmp_path / "d"), "--key-id", "my-key", "--public-key", str(public)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     try:
-        line = child.stdout.readline()
+        line = read_line(child, 30, "the paper server's serving line")
         assert "new paper API key" not in line
         http = PaperHttp(line.split()[4], "my-key", rsa_private_key)
         assert http.get("/portfolio/balance").json()["balance_dollars"] == "1000.0000"

@@ -24,6 +24,7 @@ import requests
 from kalshi_trading.paper.server import start_paper_exchange
 from tests.conftest import pem_public
 from tests.paper_http import PaperHttp
+from tests.waiting import read_line
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
@@ -113,7 +114,7 @@ def test_paper_server_live_falls_back_to_bundled_with_one_line(tmp_path):
     child = _paper_server("--data-dir", str(tmp_path), "--market-data", "live", "--live-url", dead,
                           "--speed", "60")
     try:
-        line = child.stdout.readline()
+        line = read_line(child, 30, "the paper server's serving line")
         assert line.startswith("Paper exchange serving at http://127.0.0.1:"), line
         base = line.split()[4]
         markets = requests.get(base + "/markets", params={"series_ticker": "KXXRP15M", "limit": 5},
@@ -142,7 +143,7 @@ def test_paper_server_serves_a_folder_of_legacy_recordings(tmp_path):
         json.dumps({"orderbook": {"yes": [[40, 100], [41, 200]], "no": [[54, 100], [55, 300]]}}))
     child = _paper_server("--data-dir", str(tmp_path / "d"), "--market-data", str(folder))
     try:
-        line = child.stdout.readline()
+        line = read_line(child, 30, "the paper server's serving line")
         base = line.split()[4]
         body = requests.get(base + "/markets/OLDMKT-26DEC31-T1", timeout=5).json()["market"]
         assert (body["yes_bid_dollars"], body["yes_ask_dollars"], body["status"]) == ("0.4100", "0.4500", "active")

@@ -215,6 +215,7 @@ def test_concurrent_traders_lose_no_update(exchange, rsa_private_key, other_rsa_
         thread.start()
     for thread in threads:
         thread.join(60)
+    assert not [t.name for t in threads if t.is_alive()], "trader threads still running after 60 s"
     assert len(statuses) == 8 * 60 and set(statuses) <= {200, 201}
     taken: dict[str, Decimal] = defaultdict(Decimal)
     for name in ("alice", "bob"):

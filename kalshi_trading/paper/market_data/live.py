@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -40,6 +40,9 @@ from ...money import ONE, ZERO, parse_dollars
 from .folder import finish_universe
 from .wire import ClockMap, normalize_event, normalize_market, normalize_series, read_book
 from ..universe import BookSnapshot, MarketUniverse, MarketUpdate
+
+if TYPE_CHECKING:  # annotations only; the engine is loaded lazily (the CLI's --help)
+    from ..engine import PaperEngine
 
 __all__ = ["LiveDataUnavailable", "DEFAULT_MAX_MARKETS", "DEFAULT_TIMEOUT", "MAX_SERIES", "load_live",
            "LiveRefresher", "REFRESH_INTERVAL", "REFRESH_MAX_PER_CYCLE", "REFRESH_RECENT"]
@@ -182,7 +185,7 @@ class LiveRefresher:
     `note_read(ticker)` (the engine's `on_market_read` hook) marks a market as recently wanted.
     """
 
-    def __init__(self, engine: Any, session: requests.Session, base_url: str, *,
+    def __init__(self, engine: PaperEngine, session: requests.Session, base_url: str, *,
                  clock: Callable[[], datetime], interval: float = REFRESH_INTERVAL,
                  max_per_cycle: int = REFRESH_MAX_PER_CYCLE, recent: int = REFRESH_RECENT,
                  timeout: tuple[float, float] = DEFAULT_TIMEOUT, own_session: bool = False) -> None:
@@ -197,6 +200,7 @@ class LiveRefresher:
         self._polled: dict[str, int] = {}       # ticker -> cycle it was last polled in
         self._books: dict[str, BookSnapshot] = {}  # the last book applied per ticker
         self._cycle = 0
+        self._rounds = 0
         self._outage = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -204,6 +208,13 @@ class LiveRefresher:
     @property
     def thread(self) -> threading.Thread | None:
         return self._thread
+
+    @property
+    def rounds(self) -> int:
+        """Refresh rounds the background thread has finished, whether they polled, failed or found
+        nothing to poll. Only observed (tests wait for it to move instead of sleeping); a round counts
+        once `run_once()` has returned or raised, so its polls and updates are already applied."""
+        return self._rounds
 
     def note_read(self, ticker: str) -> None:
         with self._recent_lock:
@@ -244,6 +255,7 @@ class LiveRefresher:
                         logger.warning("live market data refresh failed; retrying every %gs",
                                        self._interval, exc_info=True)
                     failed_before = True
+                self._rounds += 1   # only this thread writes it
         finally:
             self._close_session()   # stop() leaves it to us when we outlived its join
 
