@@ -11,16 +11,16 @@ from __future__ import annotations
 import enum
 import io
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Mapping
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from .errors import ConfigError
-from .money import fmt_count, fmt_dollars
 from .client.rate_limiter import TIERS
+from .errors import ConfigError, UserInputError
+from .money import fmt_count, fmt_dollars, to_decimal
 
 __all__ = ["Mode", "RiskLimits", "Config", "BASE_URLS", "RATE_TIERS", "DEFAULT_PAPER_DIR",
            "DEFAULT_LOG_DIR"]
@@ -220,10 +220,10 @@ class _Builder:
         if text is None:
             return default
         try:
-            value = Decimal(text.lstrip("$"))
-        except InvalidOperation:
+            value = to_decimal(text.lstrip("$"), name)
+        except UserInputError:
             value = Decimal(-1)
-        if not value.is_finite() or value <= 0:
+        if value <= 0:
             self.problems.append(f"{name} must be a positive number (got {text!r})")
             return default
         return value

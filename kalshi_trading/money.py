@@ -10,18 +10,23 @@ Never `float`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Iterable, Sequence
 
 from .errors import UserInputError
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
     "ZERO", "ONE", "DOLLAR_QUANTUM", "COUNT_QUANTUM", "CENT",
-    "parse_dollars", "parse_count", "fmt_dollars", "fmt_dollars_fine", "fmt_count", "cents_to_dollars",
+    "to_decimal", "parse_dollars", "parse_count", "fmt_dollars", "fmt_dollars_fine", "fmt_count",
+    "cents_to_dollars",
     "dollars_to_cents_floor", "ceil_to", "floor_to", "PriceRange", "PriceGrid",
     "DEFAULT_PRICE_RANGES", "TAKER_FEE_RATE", "MAKER_FEE_RATE", "COMBO_MAKER_FEE_RATE",
-    "fee_rates", "trade_fee", "FeeRounding",
+    "FALLBACK_FEE_TYPE", "fee_rates", "FeeSchedule", "fee_schedule", "quadratic_fee", "trade_fee",
+    "FeeRounding",
 ]
 
 ZERO = Decimal("0")
@@ -31,9 +36,18 @@ DOLLAR_QUANTUM = Decimal("0.0001")
 COUNT_QUANTUM = Decimal("0.01")
 
 
-def _to_decimal(value: object, what: str) -> Decimal:
+def to_decimal(value: object, what: str = "number", *, floats: bool = False) -> Decimal:
+    """The one conversion of text (or an int) into a finite Decimal; UserInputError names `what`.
+
+    Every reader of numbers goes through here: the wire and config readers, the trader's prompts
+    (on top of their own syntax checks) and the paper exchange (which re-raises as a 400). A float
+    is refused, since money must never pass through binary floating point, unless `floats` says
+    the value comes from recorded JSON, where a number like `0.5` is read by its shortest repr.
+    """
     if isinstance(value, float):
-        raise UserInputError(f"{what} must be a decimal string, not a float ({value!r})")
+        if not floats:
+            raise UserInputError(f"{what} must be a decimal string, not a float ({value!r})")
+        value = repr(value)
     if isinstance(value, bool) or value is None:
         raise UserInputError(f"{what} is missing")
     try:
@@ -54,17 +68,18 @@ def _on_step(result: Decimal, quantum: Decimal, value: object, what: str) -> boo
         raise UserInputError(f"{what} {str(value)[:40]!r} is too large") from None
 
 
-def parse_dollars(value: object, what: str = "price") -> Decimal:
+def parse_dollars(value: object, what: str = "price", *, floats: bool = False) -> Decimal:
     """A `FixedPointDollars` string (or int) as Decimal dollars; more than 6 places is an error."""
-    result = _to_decimal(value, what)
+    result = to_decimal(value, what, floats=floats)
     if not _on_step(result, Decimal("0.000001"), value, what):
         raise UserInputError(f"{what} {value!r} has more than 6 decimal places")
     return result
 
 
-def parse_count(value: object, what: str = "count") -> Decimal:
-    """A `FixedPointCount` string (or int) as Decimal contracts; must be on the 0.01 step."""
-    result = _to_decimal(value, what)
+def parse_count(value: object, what: str = "count", *, floats: bool = False) -> Decimal:
+    """A `FixedPointCount` string (or int) as Decimal contracts; must be on the 0.01 step.
+    `floats`: a legacy or recorded float count (`10.0`) is read by its repr (see `to_decimal`)."""
+    result = to_decimal(value, what, floats=floats)
     if not _on_step(result, COUNT_QUANTUM, value, what):
         raise UserInputError(f"{what} {value!r} has more than 2 decimal places (minimum step 0.01)")
     return result
@@ -85,6 +100,15 @@ def fmt_dollars_fine(amount: Decimal) -> str:
     if amount == amount.quantize(DOLLAR_QUANTUM):
         return fmt_dollars(amount)
     return fmt_dollars(amount, 6)
+
+
+def fmt_cash(amount: Decimal) -> str:
+    """A balance for the screen: `981.82` in whole cents, else all its places (`981.8250`).
+
+    Never rounded to the cent: $981.825 shown as $981.83 would promise money that is not there.
+    """
+    places = next((n for n in (2, 4) if amount == amount.quantize(Decimal(1).scaleb(-n))), 6)
+    return fmt_dollars(amount, places)
 
 
 def fmt_count(count: Decimal) -> str:
@@ -194,6 +218,7 @@ class PriceGrid:
         return [band.to_api() for band in self.ranges]
 
 
+FALLBACK_FEE_TYPE = "quadratic"    # what a market whose series cannot be read is charged by
 TAKER_FEE_RATE = Decimal("0.07")
 MAKER_FEE_RATE = Decimal("0.0175")
 COMBO_MAKER_FEE_RATE = Decimal("0.035")
@@ -206,7 +231,7 @@ def fee_rates(fee_type: str, multiplier: Decimal | int | str = 1) -> tuple[Decim
     taker rate; `quadratic_with_combo_maker_fees` half. `flat` uses Kalshi's table, whose values are
     unconfirmed; we treat it as quadratic (see KALSHI_API_NOTES.md).
     """
-    scale = Decimal(str(multiplier))
+    scale = to_decimal(multiplier, "fee_multiplier", floats=True)
     maker = {
         "quadratic_with_maker_fees": MAKER_FEE_RATE,
         "quadratic_with_combo_maker_fees": COMBO_MAKER_FEE_RATE,
@@ -214,11 +239,48 @@ def fee_rates(fee_type: str, multiplier: Decimal | int | str = 1) -> tuple[Decim
     return TAKER_FEE_RATE * scale, maker * scale
 
 
+@dataclass(frozen=True)
+class FeeSchedule:
+    """A series' fee rule as the rates every fee estimate and the paper exchange charge by.
+
+    `known` is False for the fallback used when the series cannot be found: the order path still
+    charges by it (quadratic x1, Kalshi's default), while screens that only inform leave the fee
+    out rather than show a guess as a fact.
+    """
+
+    fee_type: str
+    taker: Decimal
+    maker: Decimal
+    known: bool = True
+
+
+def fee_schedule(fee_type: str | None, multiplier: object = 1, *, where: str = "") -> FeeSchedule:
+    """The schedule of a series' `fee_type` and `fee_multiplier`, with the one fallback.
+
+    The client's lookup (`client.fees.market_fees`) and the paper engine both end here. A `None`
+    fee type means the series is unknown: quadratic at x1, `known=False`. A multiplier that cannot
+    be read (recorded data with junk in it) counts as 1, with a warning naming `where`.
+    """
+    if fee_type is None:
+        return FeeSchedule(FALLBACK_FEE_TYPE, *fee_rates(FALLBACK_FEE_TYPE), known=False)
+    try:
+        taker, maker = fee_rates(fee_type, 1 if multiplier is None else multiplier)
+    except UserInputError:
+        logger.warning("unreadable fee_multiplier %r for %s; using 1", multiplier, where or fee_type)
+        taker, maker = fee_rates(fee_type)
+    return FeeSchedule(fee_type, taker, maker)
+
+
+def quadratic_fee(count: Decimal, price: Decimal, rate: Decimal) -> Decimal:
+    """`rate x C x P x (1-P)` before rounding: the paper exchange reserves by it per contract."""
+    return rate * count * price * (ONE - price)
+
+
 def trade_fee(count: Decimal, price: Decimal, rate: Decimal) -> Decimal:
-    """`rate x C x P x (1-P)`, rounded up to $0.0001 (Kalshi's fee_rounding step 1)."""
+    """`quadratic_fee` rounded up to $0.0001 (Kalshi's fee_rounding step 1)."""
     if rate == 0 or count == 0:
         return ZERO.quantize(DOLLAR_QUANTUM)
-    return ceil_to(rate * count * price * (ONE - price), DOLLAR_QUANTUM).quantize(DOLLAR_QUANTUM)
+    return ceil_to(quadratic_fee(count, price, rate), DOLLAR_QUANTUM).quantize(DOLLAR_QUANTUM)
 
 
 class FeeRounding:

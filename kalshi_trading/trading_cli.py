@@ -3,7 +3,9 @@
 Prompts follow click's habit: read a line, parse it, and on bad input print ONE `Error: ...` line
 and ask again. End of input raises `EndOfInput` (the menu loop exits cleanly on it); Ctrl-C is left
 as `KeyboardInterrupt` for the loop to turn into "back to the menu". Confirmations default to No.
-Tables are fitted to the terminal width, whose source (`shutil.get_terminal_size`) is injectable.
+Tables are fitted to the terminal width, whose source (`shutil.get_terminal_size`) is injectable,
+by the one layout engine in terminal/tables.py (`Column` and `render_table` are re-exported here,
+where the screens have always found them).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import sys
 from typing import Callable, Sequence, TextIO, TypeVar
 
 from .errors import UserInputError
+from .terminal.tables import Column, render_table
 
-__all__ = ["TradingCLI", "EndOfInput", "Column", "MIN_WIDTH"]
+__all__ = ["TradingCLI", "EndOfInput", "Column", "render_table", "MIN_WIDTH"]
 
 T = TypeVar("T")
 MIN_WIDTH = 40
@@ -23,25 +26,6 @@ MAX_ERROR = 240  # an error line echoes what was typed; a pasted novel must not 
 
 class EndOfInput(Exception):
     """stdin is exhausted (Ctrl-D or the end of a piped file): leave cleanly."""
-
-
-class Column:
-    """A table column: a header, an alignment, whether it may be shortened (`flex`) and, for
-    narrow terminals, its `drop` rank (higher ranks are left out first; 0 is never left out).
-
-    A `whole` column (a ticker, an order id) is never cut: a trader copies it into the next
-    command. When the table cannot fit with it whole, each row's whole cells move to a line of
-    their own above the row's other cells.
-    """
-
-    def __init__(self, header: str, *, align: str = "<", flex: bool = False, min_width: int = 4,
-                 drop: int = 0, whole: bool = False) -> None:
-        self.header = header
-        self.align = align
-        self.flex = flex and not whole
-        self.min_width = min_width
-        self.drop = drop
-        self.whole = whole
 
 
 class TradingCLI:
@@ -144,84 +128,3 @@ class TradingCLI:
         self.lines(lines)
         return lines
 
-
-def render_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) -> list[str]:
-    """The lines of a table no wider than `width`.
-
-    First flexible columns shrink (cut cells end in `…`), then low-priority columns are left out,
-    and only as a last resort are other cells cut, so prices and tickers stay whole when possible.
-    """
-    keep = list(range(len(columns)))
-    cells = [[str(cell) for cell in row] for row in rows]
-    whole = [i for i, col in enumerate(columns) if col.whole]
-    if whole and len(whole) < len(columns):
-        widths, fits = _fitted_widths(columns, cells, width, shrink_fixed=False)
-        dropped = [i for i in keep if columns[i].drop > 0]
-        if not fits and not _fits_after_drops(columns, cells, width, dropped):
-            return _stacked(columns, cells, width, whole)
-    while True:
-        widths, fits = _fitted_widths([columns[i] for i in keep], [[r[i] for i in keep] for r in cells],
-                                      width, shrink_fixed=False)
-        droppable = [i for i in keep if columns[i].drop > 0]
-        if fits or not droppable:
-            break
-        keep.remove(max(droppable, key=lambda i: columns[i].drop))
-    if not fits:
-        widths, _ = _fitted_widths([columns[i] for i in keep], [[r[i] for i in keep] for r in cells],
-                                   width, shrink_fixed=True)
-    shown = [columns[i] for i in keep]
-    header = "  ".join(_fit(col.header, widths[n], col.align) for n, col in enumerate(shown))
-    out = [header.rstrip(), "  ".join("-" * w for w in widths)]
-    for row in cells:
-        out.append("  ".join(_fit(row[i], widths[n], columns[i].align) for n, i in enumerate(keep)).rstrip())
-    return [line[:width] for line in out]
-
-
-def _fits_after_drops(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int,
-                      droppable: list[int]) -> bool:
-    """Whether leaving out every droppable column makes the table fit without cutting."""
-    keep = [i for i in range(len(columns)) if i not in droppable]
-    _, fits = _fitted_widths([columns[i] for i in keep], [[r[i] for i in keep] for r in cells],
-                             width, shrink_fixed=False)
-    return fits
-
-
-def _stacked(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int,
-             whole: list[int]) -> list[str]:
-    """The table with its whole columns on a line of their own above each row (never cut).
-
-    A leading `#` column goes on that line too, so the number a trader picks sits beside the
-    ticker it picks; the other cells follow on the next line, indented under it.
-    """
-    lead = [0] if columns[0].header == "#" and 0 not in whole else []
-    rest = [i for i in range(len(columns)) if i not in whole and i not in lead]
-    pad = max([len(columns[0].header)] + [len(row[0]) for row in cells]) + 2 if lead else 0
-    inner = render_table([columns[i] for i in rest], [[row[i] for i in rest] for row in cells],
-                         max(10, width - pad))
-    heads = [columns[i].header for i in lead + whole]
-    out = ["  ".join([f"{heads[0]:>{pad - 2}}"] + heads[1:]) if lead else "  ".join(heads)]
-    out += [" " * pad + line for line in inner[:2]]
-    for row, line in zip(cells, inner[2:]):
-        first = [f"{row[0]:>{pad - 2}}"] if lead else []
-        out += ["  ".join(first + [row[i] for i in whole]), " " * pad + line]
-    return out
-
-
-def _fitted_widths(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int, *,
-                   shrink_fixed: bool) -> tuple[list[int], bool]:
-    """Column widths after shrinking flexible columns (and, if allowed, the others); fits?"""
-    widths = [max([len(col.header)] + [len(row[i]) for row in cells]) for i, col in enumerate(columns)]
-    excess = sum(widths) + 2 * (len(columns) - 1) - width
-    for flex_pass in ((True, False) if shrink_fixed else (True,)):
-        for i, col in enumerate(columns):
-            if excess > 0 and col.flex == flex_pass:
-                cut = min(excess, max(0, widths[i] - max(col.min_width, 3)))
-                widths[i] -= cut
-                excess -= cut
-    return widths, excess <= 0
-
-
-def _fit(text: str, width: int, align: str) -> str:
-    if len(text) > width:
-        text = text[: max(0, width - 1)] + "…" if width > 0 else ""
-    return f"{text:{align}{width}}"

@@ -16,15 +16,13 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from client_fixtures import TICKERS, json_reply, paper_exchange, paper_signer  # noqa: F401 (fixtures)
 from requests.adapters import HTTPAdapter
 
-from client_fixtures import TICKERS, json_reply, paper_exchange, paper_signer  # noqa: F401 (fixtures)
+from kalshi_trading.client.rate_limiter import TIERS, RateLimiter, endpoint_cost
 from kalshi_trading.errors import RateLimited
 from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.order_request import BookSide, OrderRequestV2
-from kalshi_trading.client.rate_limiter import TIERS, RateLimiter, endpoint_cost
-
-pytest.importorskip("kalshi_trading.paper.engine")
 
 
 class KalshiBuckets(HTTPAdapter):
@@ -74,6 +72,17 @@ def gated_client(base_url: str, signer, gate: KalshiBuckets, **kwargs) -> Kalshi
     return KalshiClient(base_url, signer, session=session, **kwargs)
 
 
+def basic_tier_on_virtual_time(exchange, signer) -> tuple[VirtualClock, KalshiBuckets, KalshiClient]:
+    """A client limited to the basic tier, behind Kalshi's buckets, both on one virtual clock;
+    a single 429 fails the call (no rate-limit retries)."""
+    clock = VirtualClock()
+    gate = KalshiBuckets("basic", clock.monotonic)
+    limiter = RateLimiter("basic", sleep=clock.sleep, monotonic=clock.monotonic)
+    client = gated_client(exchange.base_url, signer, gate, rate_limiter=limiter,
+                          sleep=clock.sleep, monotonic=clock.monotonic, max_rate_limit_retries=0)
+    return clock, gate, client
+
+
 def busy_loop(client: KalshiClient, rounds: int) -> None:
     """Reads, creates and cancels as fast as the client lets them go."""
     for i in range(rounds):
@@ -86,11 +95,7 @@ def busy_loop(client: KalshiClient, rounds: int) -> None:
 
 
 def test_basic_tier_busy_loop_draws_zero_429s(paper_exchange, paper_signer) -> None:
-    clock = VirtualClock()
-    gate = KalshiBuckets("basic", clock.monotonic)
-    limiter = RateLimiter("basic", sleep=clock.sleep, monotonic=clock.monotonic)
-    client = gated_client(paper_exchange.base_url, paper_signer, gate, rate_limiter=limiter,
-                          sleep=clock.sleep, monotonic=clock.monotonic, max_rate_limit_retries=0)
+    clock, gate, client = basic_tier_on_virtual_time(paper_exchange, paper_signer)
     busy_loop(client, 60)
     assert gate.refused == 0 and gate.passed == 300
     # 60 creates (10 tokens) + 60 cancels (2) = 720 write tokens; 100 start in the bucket and the
@@ -121,11 +126,7 @@ def test_real_time_reads_at_the_basic_tier_draw_zero_429s(paper_exchange, paper_
 
 def test_full_bucket_batches_at_the_basic_tier_draw_zero_429s(paper_exchange, paper_signer) -> None:
     """10 orders x 10 tokens = the whole basic write bucket per batch create, then a batch cancel."""
-    clock = VirtualClock()
-    gate = KalshiBuckets("basic", clock.monotonic)
-    limiter = RateLimiter("basic", sleep=clock.sleep, monotonic=clock.monotonic)
-    client = gated_client(paper_exchange.base_url, paper_signer, gate, rate_limiter=limiter,
-                          sleep=clock.sleep, monotonic=clock.monotonic, max_rate_limit_retries=0)
+    clock, gate, client = basic_tier_on_virtual_time(paper_exchange, paper_signer)
     for i in range(6):
         items = client.batch_create_orders([
             OrderRequestV2(TICKERS[i % 3], BookSide.BID, Decimal("1"), Decimal("0.02"),

@@ -32,9 +32,9 @@ def test_best_prices_and_spread_come_from_the_two_bid_ladders() -> None:
 ])
 def test_cost_to_trade_walks_levels_in_the_outcomes_own_prices(
         outcome: OutcomeSide, buying: bool, count: str, filled: str, value: str) -> None:
-    got_filled, got_value, average = BOOK.cost_to_trade(outcome, buying, D(count))
-    assert (got_filled, got_value) == (D(filled), D(value))
-    assert average == D(value) / D(filled)
+    walk = BOOK.walk(outcome, buying, D(count))
+    assert (walk.count, walk.cost) == (D(filled), D(value))
+    assert walk.average_price == D(value) / D(filled)
 
 
 @pytest.mark.parametrize("raw", [

@@ -73,14 +73,22 @@ def test_the_same_seed_repeats_the_same_faults(tmp_path, rsa_private_key):
     assert len(set(runs[0])) > 1
 
 
-def test_failed_requests_did_nothing_and_served_ones_did(tmp_path, rsa_private_key):
-    with start(tmp_path, rsa_private_key, fail_rate=0.4, seed=11) as running:
-        http = PaperHttp(running.base_url, "test-key", rsa_private_key)
+def place_many(running, rsa_private_key, n: int) -> dict[str, str]:
+    """Send `n` new orders, each with its own client_order_id; returns id -> outcome."""
+    http = PaperHttp(running.base_url, "test-key", rsa_private_key)
+    try:
         results = {}
-        for _ in range(60):
+        for _ in range(n):
             coid = str(uuid.uuid4())
             results[coid] = outcome(lambda: http.post("/portfolio/events/orders", json=create_body(coid)))
+        return results
+    finally:
         http.close()
+
+
+def test_failed_requests_did_nothing_and_served_ones_did(tmp_path, rsa_private_key):
+    with start(tmp_path, rsa_private_key, fail_rate=0.4, seed=11) as running:
+        results = place_many(running, rsa_private_key, 60)
         stored = {o["client_order_id"] for o in running.engine.list_orders("test-key")}
     served = {coid for coid, result in results.items() if result == "201"}
     assert stored == served
@@ -89,21 +97,18 @@ def test_failed_requests_did_nothing_and_served_ones_did(tmp_path, rsa_private_k
 
 def test_lost_responses_were_really_committed(tmp_path, rsa_private_key):
     with start(tmp_path, rsa_private_key, lose_response_rate=0.5, seed=5) as running:
-        http = PaperHttp(running.base_url, "test-key", rsa_private_key)
-        results = {}
-        for _ in range(40):
-            coid = str(uuid.uuid4())
-            results[coid] = outcome(lambda: http.post("/portfolio/events/orders", json=create_body(coid)))
+        results = place_many(running, rsa_private_key, 40)
         lost = [coid for coid, result in results.items() if result == "drop"]
         stored = {o["client_order_id"] for o in running.engine.list_orders("test-key")}
         assert stored == set(results)             # every creation committed, answered or not
         assert 10 <= len(lost) <= 30, results
         # the client's recovery path: resending a lost create finds it already there
+        http = PaperHttp(running.base_url, "test-key", rsa_private_key)
         retry = outcome(lambda: http.post("/portfolio/events/orders", json=create_body(lost[0])))
+        http.close()
         assert retry in ("409", "drop")
         assert sum(1 for o in running.engine.list_orders("test-key")
                    if o["client_order_id"] == lost[0]) == 1
-        http.close()
 
 
 def test_lose_response_rate_never_touches_reads(tmp_path, rsa_private_key):

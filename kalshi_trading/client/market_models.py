@@ -8,12 +8,12 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from ..errors import ResponseFormatError, UserInputError
-from ..money import ONE, ZERO, PriceGrid, cents_to_dollars, parse_count, parse_dollars
+from ..money import ONE, ZERO, PriceGrid, cents_to_dollars, parse_count, parse_dollars, to_decimal, trade_fee
 from ..order_request import OutcomeSide
 from .wire_fields import Raw, missing_field, read_count, read_dollars, read_str, read_time
 
-__all__ = ["Market", "BookLevel", "Orderbook", "Trade", "Series", "Event", "ExchangeStatus",
-           "Candlestick"]
+__all__ = ["Market", "BookLevel", "Orderbook", "BookWalk", "Trade", "Series", "Event",
+           "ExchangeStatus", "Candlestick"]
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def _levels(side: Any, record: str, *, cents: bool) -> tuple[BookLevel, ...]:
         try:
             levels.append(BookLevel(
                 cents_to_dollars(int(price)) if cents else parse_dollars(price, "book price"),
-                parse_count(count if not isinstance(count, float) else repr(count), "book count")))
+                parse_count(count, "book count", floats=True)))
         except (UserInputError, ValueError) as exc:
             raise ResponseFormatError(f"{record}: {exc}") from None
     return tuple(sorted(levels, key=lambda lvl: lvl.price))
@@ -183,17 +183,37 @@ class Orderbook:
             return self.yes_asks if buying else tuple(reversed(self.yes_bids))
         return self.no_asks if buying else tuple(reversed(self.no_bids))
 
-    def cost_to_trade(self, outcome: OutcomeSide, buying: bool,
-                      count: Decimal) -> tuple[Decimal, Decimal, Decimal | None]:
-        """(contracts available up to `count`, total value, average price) of trading now."""
-        filled, value = ZERO, ZERO
+    def walk(self, outcome: OutcomeSide, buying: bool, count: Decimal, *, limit: Decimal | None = None,
+             taker_rate: Decimal = ZERO) -> "BookWalk":
+        """What an immediate order for `count` would take now, level by level, in `outcome`'s
+        terms: stopping where the book runs out or, given a `limit` price, at the first level
+        worse than it; the taker fee is charged per level, as the exchange charges each fill.
+
+        The one book walk: the book screen's cost of trading N and the order preview's fill
+        estimate are both this.
+        """
+        filled, value, fee = ZERO, ZERO, ZERO
         for level in self.levels_to_take(outcome, buying):
+            if limit is not None and (level.price > limit if buying else level.price < limit):
+                break
             take = min(level.count, count - filled)
             filled += take
             value += take * level.price
+            fee += trade_fee(take, level.price, taker_rate)
             if filled >= count:
                 break
-        return filled, value, (value / filled if filled else None)
+        return BookWalk(filled, value, value / filled if filled else None, fee)
+
+
+@dataclass(frozen=True)
+class BookWalk:
+    """The result of `Orderbook.walk`: contracts available, what they cost (or bring in, when
+    selling), their average price (None when nothing is available) and the taker fee."""
+
+    count: Decimal
+    cost: Decimal
+    average_price: Decimal | None
+    taker_fee: Decimal
 
 
 @dataclass(frozen=True)
@@ -242,8 +262,9 @@ class Series:
         r = "series"
         multiplier = raw.get("fee_multiplier", 1)
         try:
-            fee_multiplier = Decimal(str(multiplier if multiplier is not None else 1))
-        except ArithmeticError:   # decimal.InvalidOperation on "abc"
+            fee_multiplier = to_decimal(multiplier if multiplier is not None else 1, "fee_multiplier",
+                                        floats=True)
+        except UserInputError:   # "abc", NaN
             raise ResponseFormatError(f"series: field 'fee_multiplier' is not a number: {multiplier!r}") from None
         return cls(
             ticker=read_str(raw, r, "ticker"),

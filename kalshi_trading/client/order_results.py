@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Mapping
+from typing import Callable, Mapping, TypeVar
 
 from ..money import ZERO
 from .portfolio_models import Order
@@ -12,6 +12,8 @@ from .wire_fields import Raw, read_count, read_dollars, read_str
 
 __all__ = ["CreateOrderResult", "CancelOrderResult", "AmendOrderResult", "DecreaseOrderResult",
            "BatchCreateItem", "BatchCancelItem"]
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -115,10 +117,7 @@ class BatchCreateItem:
 
     @classmethod
     def from_api(cls, raw: Raw) -> "BatchCreateItem":
-        error = raw.get("error")
-        if isinstance(error, Mapping) and error:
-            return cls(None, raw.get("client_order_id") or "", error.get("code"), error.get("message"))
-        return cls(CreateOrderResult.from_api(raw), raw.get("client_order_id") or "", None, None)
+        return cls(*_batch_entry(raw, "client_order_id", CreateOrderResult.from_api))
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,14 @@ class BatchCancelItem:
 
     @classmethod
     def from_api(cls, raw: Raw) -> "BatchCancelItem":
-        error = raw.get("error")
-        if isinstance(error, Mapping) and error:
-            return cls(None, raw.get("order_id") or "", error.get("code"), error.get("message"))
-        return cls(CancelOrderResult.from_api(raw), raw.get("order_id") or "", None, None)
+        return cls(*_batch_entry(raw, "order_id", CancelOrderResult.from_api))
+
+
+def _batch_entry(raw: Raw, id_name: str, parse: Callable[[Raw], R]) -> tuple[R | None, str, str | None, str | None]:
+    """(result, id, error code, error message) of one batch entry: a failed item carries an
+    `error` object and no result; any other item is parsed as the single write's answer."""
+    key = raw.get(id_name) or ""
+    error = raw.get("error")
+    if isinstance(error, Mapping) and error:
+        return None, key, error.get("code"), error.get("message")
+    return parse(raw), key, None, None

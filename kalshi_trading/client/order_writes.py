@@ -15,13 +15,13 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote
 
-from ..errors import (ApiError, DuplicateClientOrderId, OrderRejected, ResponseFormatError,
-                     TransientApiError, UserInputError)
-from .transport import RetryBudget
+from ..errors import (ApiError, DuplicateClientOrderId, OrderRejected, ResponseFormatError, TransientApiError,
+                      UserInputError)
 from ..models import (AmendOrderResult, BatchCancelItem, BatchCreateItem, CancelOrderResult,
-                     CreateOrderResult, DecreaseOrderResult, Order)
+                      CreateOrderResult, DecreaseOrderResult, Order)
 from ..money import ZERO, fmt_count, fmt_dollars
 from ..order_request import BookSide, OrderIntent, OrderRequestV2
+from .transport import RetryBudget
 
 __all__ = ["OrderWrites", "ORDERS_V2", "ORDERS_V2_BATCH", "seg"]
 

@@ -9,8 +9,7 @@ from typing import Mapping
 
 from ..money import ONE, ZERO, cents_to_dollars
 from ..order_request import BookSide, OutcomeSide
-from .wire_fields import (Raw, missing_field, read_count, read_direction, read_dollars, read_str,
-                          read_time)
+from .wire_fields import Raw, missing_field, read_count, read_direction, read_dollars, read_str, read_time
 
 __all__ = ["Balance", "Order", "Fill", "MarketPosition", "Settlement", "AccountLimits",
            "HistoricalCutoff"]

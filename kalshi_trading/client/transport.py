@@ -6,7 +6,7 @@ timeouts and 500/502/503/504 up to `max_retries` times, 429 up to `max_rate_limi
 with exponential backoff and full jitter through the injected `sleep` and `random`. A `Retry-After`
 header on a 429 or 5xx (Kalshi sends none; a proxy in between might) replaces the jittered delay,
 capped at `max_retry_after`. Writes that are not idempotent pass `retry_ambiguous=False` and do
-their own recovery (see kalshi_client.py).
+their own recovery (see client/order_writes.py).
 Logs carry method, path, status, latency and attempt; never headers, bodies or key material.
 """
 
@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 import requests
 
 from ..errors import (ApiError, AuthError, DuplicateClientOrderId, InsufficientFunds, NotFoundError,
-                     OrderRejected, RateLimited, TransientApiError)
-from .rate_limiter import RateLimiter
+                      OrderRejected, RateLimited, TransientApiError)
 from ..timeutil import utc_now
+from .rate_limiter import RateLimiter
 
 __all__ = ["RetryPolicy", "RetryBudget", "HttpTransport", "error_from_response"]
 

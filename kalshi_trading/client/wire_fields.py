@@ -72,10 +72,8 @@ def read_count(raw: Raw, record: str, name: str, *, legacy: str | None = None,
         if raw.get(name) is not None:
             return parse_count(raw[name], f"{record}.{name}")
         if legacy and raw.get(legacy) is not None:
-            value = raw[legacy]
-            if isinstance(value, float):  # near-raw recordings carry float counts
-                value = repr(value)
-            return parse_count(value, f"{record}.{legacy}")
+            # near-raw recordings carry float counts
+            return parse_count(raw[legacy], f"{record}.{legacy}", floats=True)
     except UserInputError as exc:
         raise ResponseFormatError(f"{record}: {exc}") from None
     if required:

@@ -1,8 +1,9 @@
 """The checks and numbers behind every order, kept apart from the network so they read plainly.
 
 `normalize_intent` and `check_against_market` reject anything the exchange would refuse, with one
-line a trader can act on; `check_risk` is the configured risk gate; `estimate_fill` walks the book
-up to the limit price; `OrderPreview` is what the trader confirms and `SubmissionResult` what came of it;
+line a trader can act on; `check_risk` is the configured risk gate; `estimate_fill` is the book's
+one walk (`Orderbook.walk`) up to the limit price; `OrderPreview` is what the trader confirms and
+`SubmissionResult` what came of it;
 `submission_fields` / `same_order` are how the audit trail names a submission and recognises a
 retry of it. The executor wires them to the client; nothing here sends a request.
 """
@@ -17,10 +18,10 @@ from typing import Any, TypeVar
 
 from ..config import RiskLimits
 from ..errors import RiskLimitExceeded, TransientApiError, UserInputError
-from ..models import CreateOrderResult, Market, Order, Orderbook
+from ..models import BookWalk, CreateOrderResult, Market, Order, Orderbook
 from ..money import ONE, ZERO, fmt_count, fmt_dollars, parse_count, parse_dollars, trade_fee
-from ..order_request import (Action, BookSide, OrderIntent, OrderRequestV2, OutcomeSide,
-                            SelfTradePrevention, TimeInForce)
+from ..order_request import (Action, BookSide, OrderIntent, OrderRequestV2, OutcomeSide, SelfTradePrevention,
+                             TimeInForce)
 from ..timeutil import from_unix, to_iso_z
 
 __all__ = ["FillEstimate", "OrderPreview", "normalize_intent", "check_against_market",
@@ -132,31 +133,16 @@ def check_risk(intent: OrderIntent, limits: RiskLimits, *, position: Decimal, re
             "(KALSHI_MAX_OPEN_ORDERS)")
 
 
-@dataclass(frozen=True)
-class FillEstimate:
-    """What the book would give right now at the limit price or better (outcome's terms)."""
-
-    count: Decimal
-    cost: Decimal
-    average_price: Decimal | None
-    taker_fee: Decimal
+FillEstimate = BookWalk   # what the book would give right now at the limit price or better
 
 
 def estimate_fill(book: Orderbook, intent: OrderIntent, taker_rate: Decimal) -> FillEstimate:
-    """Walk the levels this order would take, stopping at its limit price."""
-    buying = intent.action is Action.BUY
-    filled, cost, fee = ZERO, ZERO, ZERO
-    for level in book.levels_to_take(intent.outcome, buying):
-        if (buying and level.price > intent.price) or (not buying and level.price < intent.price):
-            break
-        take = min(level.count, intent.count - filled)
-        filled += take
-        cost += take * level.price
-        fee += trade_fee(take, level.price, taker_rate)
-        if filled >= intent.count:
-            break
-    average = (cost / filled).quantize(Decimal("0.000001")) if filled else None
-    return FillEstimate(filled, cost, average, fee)
+    """The book walk of this order up to its limit price, its average to the micro-dollar."""
+    walk = book.walk(intent.outcome, intent.action is Action.BUY, intent.count, limit=intent.price,
+                     taker_rate=taker_rate)
+    if walk.average_price is None:
+        return walk
+    return replace(walk, average_price=walk.average_price.quantize(Decimal("0.000001")))
 
 
 @dataclass(frozen=True)

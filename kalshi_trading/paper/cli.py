@@ -15,13 +15,14 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TextIO
+from typing import Callable, TextIO, TypeVar
 
 from ..errors import KalshiTradingError
 
 __all__ = ["paper_server_main", "paper_reset_main", "default_data_dir"]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def default_data_dir(environ: dict[str, str] | None = None) -> Path:
@@ -31,34 +32,24 @@ def default_data_dir(environ: dict[str, str] | None = None) -> Path:
     return Path(configured).expanduser() if configured else Path.home() / ".kalshi_trading" / "paper"
 
 
-def _rate(text: str) -> float:
-    try:
-        value = float(text)  # a probability, not money
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError("must be between 0 and 1")
-    return value
+def _checked(convert: Callable[[str], T], noun: str, ok: Callable[[T], bool], rule: str) -> Callable[[str], T]:
+    """An argparse `type`: `convert` the text (a ValueError says it is not a `noun`), then insist
+    on `ok`, saying `rule` when it fails."""
+    def parse(text: str) -> T:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {noun}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(rule)
+        return value
+    return parse
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be greater than 0")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError("must be between 0 and 65535")
-    return value
+# Rates and speeds are probabilities and factors, not money: float is right here.
+_rate = _checked(float, "number", lambda v: 0.0 <= v <= 1.0, "must be between 0 and 1")
+_positive = _checked(float, "number", lambda v: v > 0, "must be greater than 0")
+_port = _checked(int, "port number", lambda v: 0 <= v <= 65535, "must be between 0 and 65535")
 
 
 def _server_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Callable
 
 from ..errors import ExchangeRejection
-from ..money import ZERO, fee_rates
+from ..money import ZERO, fee_schedule
 from ..timeutil import parse_iso, utc_now
 from .accounts import Account
 from .lifecycle import LifecycleMixin
@@ -236,16 +236,12 @@ class PaperEngine(TradingMixin, LifecycleMixin, PortfolioMixin):
         if rule is None:
             series = self.universe.series.get(market.series_ticker, {})
             event = self.universe.events.get(market.event_ticker, {})
-            fee_type = event.get("fee_type_override") or series.get("fee_type") or "quadratic"
             multiplier = event.get("fee_multiplier_override")
             if multiplier is None:
                 multiplier = series.get("fee_multiplier", 1)
-            try:
-                taker, maker = fee_rates(fee_type, multiplier)
-            except (ArithmeticError, ValueError, TypeError):   # recorded data with a junk multiplier
-                logger.warning("unreadable fee_multiplier %r for %s; using 1", multiplier, market.ticker)
-                taker, maker = fee_rates(fee_type, 1)
-            rule = (taker, maker, _waiver_until(market.raw.get("fee_waiver_expiration_time")))
+            fee_type = event.get("fee_type_override") or series.get("fee_type") or None
+            fees = fee_schedule(fee_type, multiplier, where=market.ticker)
+            rule = (fees.taker, fees.maker, _waiver_until(market.raw.get("fee_waiver_expiration_time")))
             self._fee_rules[market.ticker] = rule
         if now_s < rule[2]:
             return ZERO, ZERO

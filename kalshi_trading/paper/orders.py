@@ -8,10 +8,10 @@ changes: the engine validates first and mutates second.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from ..errors import ExchangeRejection
-from ..money import ONE, ZERO, PriceGrid, fmt_count, fmt_dollars, fmt_dollars_fine
+from ..errors import ExchangeRejection, UserInputError
+from ..money import ONE, ZERO, PriceGrid, fmt_count, fmt_dollars, fmt_dollars_fine, to_decimal
 from ..order_request import SelfTradePrevention, TimeInForce
 from ..timeutil import from_unix, to_iso_z
 from .accounts import contracts_of, dollars_of
@@ -44,15 +44,13 @@ def require_str(body: dict, name: str, *, required: bool = True) -> str:
 
 
 def _decimal(value: object, name: str) -> Decimal:
+    """`money.to_decimal` as the exchange answers: a JSON string or integer, else a 400."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise _bad(f"{name} must be a decimal string")
     try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise _bad(f"{name} {value!r} is not a number") from None
-    if not number.is_finite():
-        raise _bad(f"{name} {value!r} is not a finite number")
-    return number
+        return to_decimal(value, name)
+    except UserInputError as exc:
+        raise _bad(str(exc)) from None
 
 
 def parse_price_cc(value: object, grid: PriceGrid, name: str = "price") -> int:

@@ -12,14 +12,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..errors import ExchangeRejection
-from ..money import ONE, ZERO, FeeRounding, fmt_count, fmt_dollars, fmt_dollars_fine, trade_fee
+from ..money import ONE, ZERO, FeeRounding, fmt_count, fmt_dollars, fmt_dollars_fine, quadratic_fee, trade_fee
 from ..order_request import SelfTradePrevention, TimeInForce
 from ..timeutil import from_unix, to_iso_z
 from .accounts import Account, Position, contracts_of, dollars_of
 from .markets import MarketState
 from .matching import Execution, PassiveFill
-from .orders import (CANCELED, EXECUTED, RESTING, UserOrder, parse_count_ct, parse_create,
-                     parse_price_cc, reject, require_str)
+from .orders import (CANCELED, EXECUTED, RESTING, UserOrder, parse_count_ct, parse_create, parse_price_cc,
+                     reject, require_str)
 
 __all__ = ["TradingMixin"]
 
@@ -58,7 +58,7 @@ class TradingMixin:
         cost = price if is_bid else ONE - price
         worst = (price if price < HALF else HALF) if is_bid else (price if price > HALF else HALF)
         taker_rate, _ = self._fee_rates(market, now_s)
-        return cost + taker_rate * worst * (ONE - worst)
+        return cost + quadratic_fee(ONE, worst, taker_rate)
 
     def _closable(self, user_id: str, ticker: str, is_bid: bool, exclude: str | None = None) -> int:
         """Contracts an order on this side would close: the opposite position less what other

@@ -1,9 +1,10 @@
 """The portfolio screen (menu item 5): table, totals, daily realized P&L and an equity sparkline.
 
 Pure functions of a `PortfolioReport` that return lines no wider than the terminal, so the CLI,
-the `positions` subcommand and tests all share one rendering. Columns are as wide as their
-contents; on a narrow terminal a ticker gets a line of its own and the figures wrap onto
-further lines by whole columns, so no figure is ever cut off while the screen has room for it.
+the `positions` subcommand and tests all share one rendering. The table is laid out by the app's
+one table engine (terminal/tables.py) in its `REPORT` style: columns as wide as their contents;
+on a narrow terminal a ticker gets a line of its own and the figures wrap onto further lines by
+whole columns, so no figure is ever cut off while the screen has room for it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from decimal import Decimal
 from typing import Sequence
 
 from ..money import fmt_count, fmt_dollars
+from ..terminal.tables import REPORT, Column, clip, render_table as layout_table
 from .report import MarketLine, MarkSource, PortfolioReport
 
 __all__ = ["render_portfolio", "render_table", "render_daily", "sparkline", "BLOCKS", "CLOSED_ROWS"]
@@ -21,7 +23,7 @@ BLOCKS = "▁▂▃▄▅▆▇█"
 CLOSED_ROWS = 20    # closed or settled markets listed before "... and N more"
 HEADERS = ("Position", "Avg cost", "Mark", "Unrealized", "Realized", "Fees")
 _MIN_TICKER = 12    # below this, each ticker gets a line of its own above its figures
-_INDENT = "  "      # figures under a ticker of their own
+COLUMNS = (Column("Ticker", whole=True, min_width=_MIN_TICKER), *(Column(h, align=">") for h in HEADERS))
 _DAILY, _EQUITY = "  daily   ", "  equity  "
 
 
@@ -74,64 +76,15 @@ def _mark(line: MarketLine) -> str:
     return f"{fmt_dollars(_held_terms(line, line.mark))} {tag.get(line.mark_source, '')}".rstrip()
 
 
-def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
-
-
 def _cells(market: MarketLine) -> list[str]:
     return [_position(market), _money(_held_terms(market, market.average_cost)), _mark(market),
             _money(market.unrealized), fmt_dollars(market.realized), fmt_dollars(market.fees)]
 
 
-def _groups(sizes: Sequence[int], room: int) -> list[list[int]]:
-    """Column indexes split, in order, into runs whose cells fit side by side in `room`."""
-    groups: list[list[int]] = [[]]
-    used = 0
-    for index, size in enumerate(sizes):
-        if groups[-1] and used + 1 + size > room:
-            groups.append([])
-            used = 0
-        used += size + (1 if groups[-1] else 0)
-        groups[-1].append(index)
-    return groups
-
-
-def _layout(rows: Sequence[tuple[str | None, list[str]]], width: int) -> list[str]:
-    """Rows of (first cell, figures) as lines (a `None` first cell is a rule): side by side
-    when the ticker keeps at least `_MIN_TICKER` characters, else the ticker alone and the
-    figures wrapped below it."""
-    sizes = [max(len(cells[i]) for _, cells in rows) for i in range(len(HEADERS))]
-    figures = sum(sizes) + len(sizes) - 1
-    ticker_width = min(max(len(first) for first, _ in rows if first is not None), width - 1 - figures)
-    lines = []
-    if ticker_width >= _MIN_TICKER:
-        for first, cells in rows:
-            text = " ".join(cell.rjust(size) for cell, size in zip(cells, sizes))
-            if first is None:
-                lines.append("-" * (ticker_width + 1 + figures))
-            elif len(first) > ticker_width:  # never cut a ticker: it gets its own line
-                lines += [first, " " * (ticker_width + 1) + text]
-            else:
-                lines.append(first.ljust(ticker_width) + " " + text)
-        return [line.rstrip() for line in lines]
-    rule = "-" * min(width, len(_INDENT) + figures)
-    for first, cells in rows:
-        if first is None:
-            lines.append(rule)
-            continue
-        if first:
-            lines.append(first)
-        for group in _groups(sizes, width - len(_INDENT)):
-            if any(cells[i] for i in group):    # (the totals have no position, cost or mark)
-                lines.append((_INDENT + " ".join(cells[i].rjust(sizes[i]) for i in group)).rstrip())
-    return lines
-
-
 def render_table(report: PortfolioReport, width: int) -> list[str]:
     """Ticker, position (`10.00 NO`), average cost and mark in the held side's prices,
     unrealized, realized, fees; then totals. (`pnl --json` keeps the API's YES-book terms.)"""
-    rule: tuple[None, list[str]] = (None, [""] * len(HEADERS))
-    rows: list[tuple[str | None, list[str]]] = [("Ticker", list(HEADERS)), rule]
+    rows: list[list[str] | None] = []
     shown_closed = hidden = 0
     for market in report.markets:
         if not market.position:
@@ -139,11 +92,11 @@ def render_table(report: PortfolioReport, width: int) -> list[str]:
                 hidden += 1
                 continue
             shown_closed += 1
-        rows.append((market.ticker, _cells(market)))
-    rows.append(rule)
-    rows.append(("Total", ["", "", "", fmt_dollars(report.unrealized), fmt_dollars(report.realized),
-                           fmt_dollars(report.fees)]))
-    lines = _layout(rows, width)
+        rows.append([market.ticker, *_cells(market)])
+    rows.append(None)
+    rows.append(["Total", "", "", "", fmt_dollars(report.unrealized), fmt_dollars(report.realized),
+                 fmt_dollars(report.fees)])
+    lines = layout_table(COLUMNS, rows, width, REPORT)
     notes = []
     if not report.markets:
         notes.append("No positions, fills or settlements yet.")
@@ -152,7 +105,7 @@ def render_table(report: PortfolioReport, width: int) -> list[str]:
     if notes:    # under the last market, above the totals' rule
         at = max(i for i, line in enumerate(lines) if line.startswith("-"))
         lines[at:at] = [text for note in notes for text in textwrap.wrap(note, width)]
-    return [_fit(line, width) for line in lines]
+    return [clip(line, width) for line in lines]
 
 
 def _spark_line(label: str, values: Sequence[Decimal], width: int, **options: str) -> str:
@@ -182,7 +135,7 @@ def render_daily(report: PortfolioReport, width: int) -> list[str]:
         lines.append(f"{equity}  {span}")
     else:
         lines += [equity, f"{' ' * len(_EQUITY)}{span}"]
-    return [_fit(line, width) for line in lines]
+    return [clip(line, width) for line in lines]
 
 
 def render_portfolio(report: PortfolioReport, width: int = 100) -> list[str]:
@@ -200,4 +153,4 @@ def render_portfolio(report: PortfolioReport, width: int = 100) -> list[str]:
         lines += ["", f"Warnings ({len(report.warnings)}):"]
         for warning in report.warnings:
             lines += textwrap.wrap(warning, width, initial_indent="  ! ", subsequent_indent="    ")
-    return [_fit(line, width) for line in lines]
+    return [clip(line, width) for line in lines]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Callable, Sequence, TypeVar
 
 from ..errors import UserInputError
-from ..money import COUNT_QUANTUM, ONE, ZERO, PriceGrid, fmt_dollars
+from ..money import COUNT_QUANTUM, ONE, ZERO, PriceGrid, fmt_dollars, to_decimal
 from ..order_request import Action, OutcomeSide, TimeInForce
 from ..timeutil import parse_iso
 
@@ -33,16 +33,6 @@ _CENTS = re.compile(r"^(\d*\.?\d+)\s*(c|¢|cents?)$")
 _TICKER = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,99}$")
 
 
-def _decimal(text: str, what: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except (InvalidOperation, ValueError):
-        raise UserInputError(f"{what} {text!r} is not a number") from None
-    if not value.is_finite():
-        raise UserInputError(f"{what} {text!r} is not a number")
-    return value
-
-
 def parse_price(text: str, *, grid: PriceGrid | None = None, allow_cents: bool = True,
                 what: str = "price") -> Decimal:
     """A price in dollars (`0.42`, `0.4200`, `$0.42`) or, when allowed, cents (`42c`).
@@ -56,9 +46,9 @@ def parse_price(text: str, *, grid: PriceGrid | None = None, allow_cents: bool =
         raise UserInputError(f"{what} must be positive, not {text.strip()!r}")
     cents = _CENTS.match(raw)
     if cents and allow_cents:
-        value = _decimal(cents.group(1), what) / 100
+        value = to_decimal(cents.group(1), what) / 100
     elif _DOLLARS.match(raw):
-        value = _decimal(raw.lstrip("$"), what)
+        value = to_decimal(raw.lstrip("$"), what)
         if value >= ONE and "." not in raw:
             hint = f" (did you mean {raw}c?)" if allow_cents else ""
             raise UserInputError(f"{what} is in dollars, between 0 and 1{hint}")
@@ -83,7 +73,7 @@ def parse_count(text: str, *, what: str = "count", maximum: Decimal | None = Non
         raise UserInputError(f"{what} is required (a number of contracts, e.g. 10)")
     if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", raw):
         raise UserInputError(f"{what} {raw!r} is not a number")
-    value = _decimal(raw, what)
+    value = to_decimal(raw, what)
     if value <= 0:
         raise UserInputError(f"{what} must be more than 0, not {raw!r}")
     if value > MAX_COUNT:

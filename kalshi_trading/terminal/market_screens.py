@@ -13,12 +13,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Iterable
 
+from ..client.fees import market_fees, market_series, series_of
 from ..errors import KalshiTradingError, NotFoundError, UserInputError
-from .input_parsing import parse_choice, parse_count, parse_optional, parse_positive_int, parse_ticker
 from ..models import Market, Orderbook, Series
-from ..money import ZERO, fee_rates, fmt_count, fmt_dollars, trade_fee
+from ..money import ZERO, fmt_count, fmt_dollars
 from ..order_request import OutcomeSide
 from ..trading_cli import Column, TradingCLI
+from .input_parsing import parse_choice, parse_count, parse_optional, parse_positive_int, parse_ticker
 
 if TYPE_CHECKING:
     from ..kalshi_client import KalshiClient
@@ -49,11 +50,6 @@ def fmt_short_time(moment: datetime | None) -> str:
 
 def _price(value: Decimal | None) -> str:
     return fmt_dollars(value) if value else "-"
-
-
-def series_of(event_ticker: str) -> str:
-    """The series prefix of an event ticker (`KXHIGHNY-24JAN01` -> `KXHIGHNY`)."""
-    return event_ticker.split("-", 1)[0]
 
 
 def search_markets(client: "KalshiClient", *, text: str | None = None, series: str | None = None,
@@ -118,16 +114,7 @@ class MarketDetails:
 def market_details(client: "KalshiClient", ticker: str) -> MarketDetails:
     """The market and its series (for the fee type)."""
     market = client.get_market(ticker)
-    series: Series | None = None
-    try:
-        try:
-            series_ticker = client.get_event(market.event_ticker).series_ticker
-        except NotFoundError:
-            series_ticker = ""
-        series = client.get_series(series_ticker or series_of(market.event_ticker))
-    except NotFoundError:
-        series = None
-    return MarketDetails(market, series)
+    return MarketDetails(market, market_series(client, market))
 
 
 def market_rows(markets: Iterable[Market]) -> list[list[str]]:
@@ -229,32 +216,27 @@ def _pick_details(cli: TradingCLI, client: "KalshiClient", markets: list[Market]
 # --- order book --------------------------------------------------------------------------
 
 def taker_rate(client: "KalshiClient", market: Market) -> Decimal | None:
-    """The taker fee rate of the market's series (None when the series cannot be read)."""
+    """The taker fee rate of the market's series; None when the series cannot be read, so the
+    book screen shows no fee rather than one assumed (the order preview does assume one)."""
     try:
-        series = market_details(client, market.ticker).series
+        fees = market_fees(client, market)
     except KalshiTradingError:
         return None
-    return fee_rates(series.fee_type, series.fee_multiplier)[0] if series is not None else None
+    return fees.taker if fees.known else None
 
 
 def trade_cost(book: Orderbook, outcome: OutcomeSide, buying: bool, count: Decimal,
                rate: Decimal | None = None) -> dict:
     """What trading `count` contracts now would do: available, total value, average price and,
     given the series' taker `rate`, the taker fee (per level, as the exchange charges it)."""
-    filled, value, average = book.cost_to_trade(outcome, buying, count)
+    walk = book.walk(outcome, buying, count, taker_rate=rate or ZERO)
+    average = walk.average_price
     doc = {"outcome_side": outcome.value, "action": "buy" if buying else "sell",
-           "count_fp": fmt_count(count), "available_fp": fmt_count(filled),
-           "total_dollars": fmt_dollars(value),
+           "count_fp": fmt_count(count), "available_fp": fmt_count(walk.count),
+           "total_dollars": fmt_dollars(walk.cost),
            "average_price_dollars": fmt_dollars(average) if average is not None else None}
     if rate is not None:
-        fee, left = ZERO, filled
-        for level in book.levels_to_take(outcome, buying):
-            take = min(level.count, left)
-            fee += trade_fee(take, level.price, rate)
-            left -= take
-            if left <= 0:
-                break
-        doc["fee_dollars"] = fmt_dollars(fee)
+        doc["fee_dollars"] = fmt_dollars(walk.taker_fee)
     return doc
 
 
