@@ -30,13 +30,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from kalshi_trading.client.rate_limiter import RateLimiter  # noqa: E402
+from kalshi_trading.client.signing import KalshiSigner  # noqa: E402
 from kalshi_trading.kalshi_client import KalshiClient  # noqa: E402
 from kalshi_trading.order_request import BookSide, OrderRequestV2, TimeInForce  # noqa: E402
 from kalshi_trading.paper.server import start_paper_exchange  # noqa: E402
 from kalshi_trading.paper.universe import (BookSnapshot, MarketUniverse, synthetic_market,  # noqa: E402
                                            synthetic_series)
-from kalshi_trading.client.rate_limiter import RateLimiter  # noqa: E402
-from kalshi_trading.client.signing import KalshiSigner  # noqa: E402
 
 KEY_ID = "bench-0000-0000-0000-000000000000"
 TICKER = "KXBENCH-26DEC31-A"

@@ -30,9 +30,9 @@ from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kalshi_trading.portfolio.fill_collector import FillCollector  # noqa: E402
 from kalshi_trading.client.transport import HttpTransport  # noqa: E402
 from kalshi_trading.kalshi_client import KalshiClient  # noqa: E402
+from kalshi_trading.portfolio.fill_collector import FillCollector  # noqa: E402
 
 MARKETS = 200
 MARK = Decimal("0.5")

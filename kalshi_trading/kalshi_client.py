@@ -2,10 +2,10 @@
 
 The same client talks to the embedded paper exchange, Kalshi's demo and production. Transport
 concerns (signing hook, rate limiter, retries with backoff and jitter, error translation) live in
-http_transport.py; cursor pagination in pagination.py. This module owns the endpoints; the order
+client/transport.py; cursor pagination in client/pagination.py. This module owns the endpoints; the order
 writes and their idempotency rules (a create that fails ambiguously is looked up by its
 `client_order_id` before it is sent again; a 409 `order_already_exists` resolves to the order that
-exists) are in order_writes.py.
+exists) are in client/order_writes.py.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 import requests
 
-from .errors import ResponseFormatError, UserInputError
-from .client.transport import HttpTransport, RetryPolicy
-from .models import (AccountLimits, Balance, Candlestick, Event, ExchangeStatus, Fill, HistoricalCutoff,
-                     Market, MarketPosition, Order, Orderbook, Series, Settlement, Trade)
 from .client.order_writes import OrderWrites, seg as _seg
 from .client.pagination import EVENTS_MAX_LIMIT, MAX_LIMIT, Progress, iter_pages
 from .client.rate_limiter import RateLimiter
+from .client.transport import HttpTransport, RetryPolicy
+from .errors import ResponseFormatError, UserInputError
+from .models import (AccountLimits, Balance, Candlestick, Event, ExchangeStatus, Fill, HistoricalCutoff,
+                     Market, MarketPosition, Order, Orderbook, Series, Settlement, Trade)
 from .timeutil import to_unix
 
 if TYPE_CHECKING:

@@ -9,22 +9,38 @@ The loop is built for clumsy fingers: an empty line or unknown key only redraws 
 repeats an action); Ctrl-C inside a screen returns to the menu; Ctrl-C or end of input at the menu
 exits with logs flushed; `KalshiTradingError` prints one line; anything unexpected is written with
 its traceback to `errors.log` and shown as one line, and the loop goes on.
+
+`run_command_line` is the error boundary of every run (menu or one subcommand): it maps errors to
+exit codes, so no traceback reaches the user. Screens and subcommand handlers receive the typed
+`AppServices` record, never the app itself.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import TYPE_CHECKING, Callable, Mapping, TextIO
 
 from .config import Config, Mode
 from .errors import ConfigError, KalshiTradingError
 from .timeutil import Clock, to_iso_z, utc_now
 from .trading_cli import EndOfInput, TradingCLI
 
-__all__ = ["MainApp", "MenuItem", "ErrorLog", "ERRORS_LOG"]
+if TYPE_CHECKING:  # the runtime imports are in `build`: `--help` loads this module's parser path only
+    import requests
+
+    from .client.rate_limiter import RateLimiter
+    from .kalshi_client import KalshiClient
+    from .paper.server import RunningExchange
+    from .paper.universe import MarketUniverse
+    from .terminal.services import AppServices
+
+__all__ = ["MainApp", "MenuItem", "ErrorLog", "ERRORS_LOG", "run_command_line"]
+
+EXIT_OK, EXIT_ERROR = 0, 1
 
 ERRORS_LOG = "errors.log"
 APP_LOG = "app.log"
@@ -62,35 +78,39 @@ class ErrorLog:
 class MainApp:
     """Every component of one session, built once; `run()` is the menu, `close()` flushes logs."""
 
-    config: Config
-    cli: TradingCLI
-    client: Any
-    logger: Any
-    tracker: Any
-    executor: Any
-    strategies: Any
-    base_url: str
+    services: AppServices
     error_log: ErrorLog
-    exchange: Any = None          # the embedded RunningExchange, when this app started one
-    clock: Clock = utc_now
+    exchange: RunningExchange | None = None   # the embedded exchange, when this app started one
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    @property
+    def cli(self) -> TradingCLI:
+        """The terminal this app reads from and writes to."""
+        return self.services.cli
 
     # --- construction --------------------------------------------------------------------
 
     @classmethod
     def build(cls, config: Config, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
-              terminal_size: Callable[[], object] | None = None, session: Any = None,
-              rate_limiter: Any = None, clock: Clock | None = None, market_data: str = "bundled",
-              paper_universe: Any = None, client_options: dict[str, Any] | None = None) -> "MainApp":
+              terminal_size: Callable[[], object] | None = None,
+              session: requests.Session | None = None, rate_limiter: RateLimiter | None = None,
+              clock: Clock | None = None, market_data: str = "bundled",
+              paper_universe: MarketUniverse | None = None,
+              client_options: dict[str, object] | None = None) -> "MainApp":
         """Construct the whole session for `config`; every dependency is passed explicitly.
 
         `client_options` go to `KalshiClient` (tests: fewer retries, no real sleeps)."""
+        # Imported here, not at the top: `python -m kalshi_trading --help` must not load
+        # requests, cryptography or the paper exchange.
         import requests
 
-        from .kalshi_client import KalshiClient
+        from .audit.trade_history import TradeHistory
         from .client.rate_limiter import RateLimiter
         from .client.signing import KalshiSigner, load_private_key
+        from .kalshi_client import KalshiClient
+        from .portfolio_tracker import PortfolioTracker
         from .strategies import discover_strategies
+        from .terminal.services import AppServices
         from .trade_executor import TradeExecutor
         from .trade_logger import TradeLogger
 
@@ -111,22 +131,22 @@ class MainApp:
             session = session if session is not None else requests.Session()
             client = KalshiClient(base_url, signer, session=session,
                                   rate_limiter=rate_limiter or RateLimiter(config.rate_tier),
-                                  **(client_options or {}))
+                                  **(client_options or {}))  # type: ignore[arg-type]
             closers.append(client.close)
             logger = TradeLogger(config.log_dir, clock=clock)
             closers.append(logger.close)
-            tracker = _portfolio_tracker(client, clock)
-            executor = TradeExecutor(client, logger, config.risk, clock=clock)
-            strategies = discover_strategies()
+            services = AppServices(
+                config=config, cli=TradingCLI(stdin, stdout, terminal_size=terminal_size),
+                client=client, logger=logger, history=TradeHistory(client, logger, clock=clock),
+                tracker=PortfolioTracker(client, clock=clock),
+                executor=TradeExecutor(client, logger, config.risk, clock=clock),
+                strategies=discover_strategies(), base_url=base_url, clock=clock)
         except BaseException:
             for close in reversed(closers):
                 _quietly(close)
             raise
-        cli = TradingCLI(stdin, stdout, terminal_size=terminal_size)
-        return cls(config=config, cli=cli, client=client, logger=logger, tracker=tracker,
-                   executor=executor, strategies=strategies, base_url=base_url,
-                   error_log=ErrorLog(config.log_dir, clock=clock), exchange=exchange, clock=clock,
-                   _closers=closers)
+        return cls(services=services, error_log=ErrorLog(config.log_dir, clock=clock),
+                   exchange=exchange, _closers=closers)
 
     def close(self) -> None:
         """Flush and close the logs, the HTTP session and the embedded exchange (idempotent)."""
@@ -143,18 +163,17 @@ class MainApp:
     # --- the menu ------------------------------------------------------------------------
 
     def menu_items(self) -> list[MenuItem]:
-        from .terminal import history_screens as history
-        from .terminal import market_screens as markets
-        from .terminal import order_screens as orders
+        from .terminal import history_screens as history, market_screens as markets, order_screens as orders
+        s = self.services
         return [
-            MenuItem("1", "m", "Markets", lambda: markets.show_markets_menu(self.cli, self.client)),
-            MenuItem("2", "b", "Order book", lambda: markets.show_book(self.cli, self.client)),
-            MenuItem("3", "p", "Place order", lambda: orders.place_order_screen(self)),
-            MenuItem("4", "o", "Open orders", lambda: orders.open_orders_screen(self)),
-            MenuItem("5", "f", "Portfolio", lambda: history.portfolio_screen(self)),
-            MenuItem("6", "h", "Trade history", lambda: history.history_screen(self)),
-            MenuItem("7", "s", "Strategies", lambda: history.strategies_screen(self)),
-            MenuItem("8", "t", "Settings", lambda: history.settings_screen(self)),
+            MenuItem("1", "m", "Markets", lambda: markets.show_markets_menu(s.cli, s.client)),
+            MenuItem("2", "b", "Order book", lambda: markets.show_book(s.cli, s.client)),
+            MenuItem("3", "p", "Place order", lambda: orders.place_order_screen(s)),
+            MenuItem("4", "o", "Open orders", lambda: orders.open_orders_screen(s)),
+            MenuItem("5", "f", "Portfolio", lambda: history.portfolio_screen(s)),
+            MenuItem("6", "h", "Trade history", lambda: history.history_screen(s)),
+            MenuItem("7", "s", "Strategies", lambda: history.strategies_screen(s)),
+            MenuItem("8", "t", "Settings", lambda: history.settings_screen(s)),
             MenuItem("0", "q", "Exit", lambda: None),
         ]
 
@@ -215,14 +234,14 @@ class MainApp:
 
     def _draw_menu(self, items: list[MenuItem]) -> None:
         self.cli.write("")
-        self.cli.write(f"-- kalshi_trading [{self.config.mode.value}] --")
+        self.cli.write(f"-- kalshi_trading [{self.services.config.mode.value}] --")
         for item in items:
             self.cli.write(f"  {item.key}) {item.label:<14} [{item.letter}]")
 
     def show_banner(self) -> None:
         """Environment, base URL and balance; production is impossible to miss."""
-        from .terminal.json_views import cash
-        mode = self.config.mode
+        from .money import fmt_cash
+        mode = self.services.config.mode
         if mode is Mode.PROD:
             bar = "!" * min(self.cli.width, 72)
             self.cli.lines([bar, "!!  PRODUCTION: REAL MONEY. Orders you confirm are real trades.",
@@ -234,14 +253,14 @@ class MainApp:
                            "no real money ==")
         else:
             self.cli.write("== PAPER mode: external paper exchange; no real money ==")
-        self.cli.write(f"Environment: {mode.value}   Base URL: {self.base_url}")
-        unanswered = self.logger.unanswered_submissions()
+        self.cli.write(f"Environment: {mode.value}   Base URL: {self.services.base_url}")
+        unanswered = self.services.logger.unanswered_submissions()
         if unanswered:
             markets = ", ".join(sorted({str(rec.get("ticker")) for rec in unanswered}))
             self.cli.write(f"Note: {len(unanswered)} order(s) sent earlier never got an answer ({markets}); "
                            "each is looked up before your next order on its market")
-        balance = self.client.get_balance()
-        self.cli.write(f"Balance: ${cash(balance.balance)}")
+        balance = self.services.client.get_balance()
+        self.cli.write(f"Balance: ${fmt_cash(balance.balance)}")
 
 
 def _log_to_file(log_dir: Path) -> Callable[[], None]:
@@ -272,16 +291,6 @@ def _log_to_file(log_dir: Path) -> Callable[[], None]:
     return detach
 
 
-def _portfolio_tracker(client: Any, clock: Clock) -> Any:
-    """The portfolio engineer's tracker; None (menu 5 then shows the client's view) if unavailable."""
-    try:
-        from .portfolio_tracker import PortfolioTracker
-    except ImportError as exc:
-        logging.getLogger(__name__).warning("portfolio tracker unavailable: %s", exc)
-        return None
-    return PortfolioTracker(client, clock=clock)
-
-
 def _credentials(config: Config) -> tuple[str, Path]:
     """The key to sign with outside the embedded exchange: from config, or the paper dir's key."""
     if config.key_id and config.private_key_path:
@@ -304,3 +313,54 @@ def _quietly(close: Callable[[], None]) -> None:
         close()
     except Exception:  # noqa: BLE001 - shutting down: one failing close must not stop the rest
         pass
+
+
+# --- the error boundary of every run ------------------------------------------------------------
+
+def run_command_line(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: TextIO,
+                     environ: Mapping[str, str], dotenv_path: Path) -> int:
+    """Run the menu (no command) or one subcommand; returns the exit code (0 ok, 1 error).
+
+    An API or input error is one `Error: ...` line on stderr; anything unexpected goes, with its
+    traceback, to `<log_dir>/errors.log` and is shown as one line. No traceback reaches the user.
+    """
+    log_dir = Path("logs")
+    try:
+        config = Config.load(environ, dotenv_path)
+        log_dir = config.log_dir
+        return _run_with_config(args, config, stdin=stdin, stdout=stdout, stderr=stderr)
+    except EndOfInput:
+        stderr.write("Error: no answer (end of input); nothing was sent\n")
+    except KeyboardInterrupt:
+        stderr.write("Interrupted; nothing more was sent.\n")
+    except BrokenPipeError:
+        pass  # the reader of our output went away (`| head`): nothing to tell it
+    except ConfigError as exc:
+        stderr.write(f"Error: configuration: {_one_line(exc)}\n")
+    except KalshiTradingError as exc:
+        stderr.write(f"Error: {_one_line(exc)}\n")
+    except Exception as exc:  # noqa: BLE001 - the boundary: log the traceback, show one line
+        errors = ErrorLog(log_dir)
+        errors.record(exc, f"command {args.command or 'menu'}")
+        stderr.write(f"Error: unexpected {type(exc).__name__}: {_one_line(exc)} "
+                     f"(details in {errors.path})\n")
+    return EXIT_ERROR
+
+
+def _run_with_config(args: argparse.Namespace, config: Config, *, stdin: TextIO, stdout: TextIO,
+                     stderr: TextIO) -> int:
+    from .terminal.command_handlers import HANDLERS
+    from .terminal.json_views import dumps
+    if args.command is None:
+        with MainApp.build(config, stdin=stdin, stdout=stdout) as app:
+            return app.run()
+    as_json = bool(getattr(args, "json", False))   # not every subcommand has --json
+    # With --json stdout carries exactly one document, so prompts and previews go to stderr.
+    with MainApp.build(config, stdin=stdin, stdout=stderr if as_json else stdout) as app:
+        document, lines = HANDLERS[args.command](app.services, args)
+    if as_json:
+        stdout.write(dumps(document) + "\n")
+    else:
+        stdout.write("".join(f"{line}\n" for line in lines))
+    stdout.flush()
+    return EXIT_OK

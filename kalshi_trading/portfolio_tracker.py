@@ -13,19 +13,19 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from .errors import KalshiTradingError, NotFoundError
+from .models import Balance, HistoricalCutoff, Market, MarketPosition, Settlement
+from .money import CENT, ONE, ZERO, fmt_cash, fmt_count, fmt_dollars
 from .portfolio.fifo_ledger import MarketLedger
 from .portfolio.fill_collector import FillCollector
-from .models import Market, MarketPosition, Settlement
-from .money import CENT, ONE, ZERO, fmt_count, fmt_dollars
 from .portfolio.report import DailyPnl, MarketLine, MarkSource, PortfolioReport
-from .portfolio.views import render_portfolio
 from .portfolio.settlement import reconcile_settlement
+from .portfolio.views import render_portfolio
 from .timeutil import Clock, utc_now
 
-__all__ = ["PortfolioTracker", "PortfolioReport", "MarketLine", "DailyPnl", "render_portfolio",
+__all__ = ["PortfolioTracker", "AccountReader", "PortfolioReport", "MarketLine", "DailyPnl", "render_portfolio",
            "mark_of", "CROSS_CHECK_TOLERANCE"]
 
 logger = logging.getLogger(__name__)
@@ -52,16 +52,25 @@ def mark_of(market: Market) -> tuple[Decimal | None, MarkSource]:
     return None, MarkSource.NONE
 
 
-class PortfolioTracker:
-    """Builds a `PortfolioReport` from the exchange through an injected client.
+class AccountReader(Protocol):
+    """What the tracker reads through: `KalshiClient` in the app, small fakes in tests.
 
-    The client needs `iter_positions`, `iter_fills`, `iter_settlements`, `get_historical_cutoff`,
-    `iter_historical_fills` and `get_market` (see ARCHITECTURE.md, `KalshiClient`). If it also
-    offers `iter_fills_raw(historical=False, max_ts=None)` yielding the API's raw fill dicts, fills
-    take the fast path (no per-fill objects), which a million-fill account needs.
+    Fills come as the API's raw dicts (`iter_fills_raw`), not `Fill` objects: a million-fill
+    account cannot afford an object per fill, and `FillCollector` reads the raw form exactly.
     """
 
-    def __init__(self, client: Any, *, clock: Clock = utc_now, days: int = DAYS) -> None:
+    def get_balance(self) -> Balance: ...
+    def iter_positions(self) -> Iterable[MarketPosition]: ...
+    def iter_fills_raw(self, *, historical: bool = False, max_ts: int | None = None) -> Iterable[dict]: ...
+    def get_historical_cutoff(self) -> HistoricalCutoff: ...
+    def iter_settlements(self) -> Iterable[Settlement]: ...
+    def get_market(self, ticker: str) -> Market: ...
+
+
+class PortfolioTracker:
+    """Builds a `PortfolioReport` from the exchange through an injected `AccountReader`."""
+
+    def __init__(self, client: AccountReader, *, clock: Clock = utc_now, days: int = DAYS) -> None:
         self._client = client
         self._clock = clock
         self._days = days
@@ -101,11 +110,8 @@ class PortfolioTracker:
         return positions, complete
 
     def _fills(self, collector: FillCollector, warnings: list[str]) -> None:
-        raw = getattr(self._client, "iter_fills_raw", None)
-        if raw is not None:
-            self._drain("fills", raw, collector.add_raw, warnings)
-        else:
-            self._drain("fills", self._client.iter_fills, collector.add_fills, warnings)
+        raw = self._client.iter_fills_raw
+        self._drain("fills", raw, collector.add_raw, warnings)
         try:
             cutoff = self._client.get_historical_cutoff()
         except NotFoundError:
@@ -117,12 +123,8 @@ class PortfolioTracker:
         if cutoff.trades_created_ts is None:
             return
         before = cutoff.trades_created_ts
-        if raw is not None:
-            self._drain("historical fills", lambda: raw(historical=True, max_ts=before),
-                        collector.add_raw, warnings, missing_ok=True)
-        else:
-            self._drain("historical fills", lambda: self._client.iter_historical_fills(max_ts=before),
-                        collector.add_fills, warnings, missing_ok=True)
+        self._drain("historical fills", lambda: raw(historical=True, max_ts=before),
+                    collector.add_raw, warnings, missing_ok=True)
 
     def _settlements(self, warnings: list[str]) -> dict[str, Settlement]:
         found: dict[str, Settlement] = {}
@@ -234,6 +236,15 @@ class PortfolioTracker:
         daily = _daily(ledgers.values(), now.date(), self._days)
         return PortfolioReport(now, tuple(lines), realized, unrealized, fees, daily, tuple(warnings),
                                collector.fills)
+
+    def portfolio_view(self, width: int) -> tuple[dict, list[str]]:
+        """The `pnl --json` document and the portfolio screen (menu 5), from ONE read of the
+        account: the balance line, then the report fitted to `width`."""
+        balance = self._client.get_balance()
+        head = [f"Balance: ${fmt_cash(balance.balance)} available to trade   "
+                f"portfolio value ${fmt_cash(balance.portfolio_value)}", ""]
+        report = self.build_report()
+        return report.to_json(), head + list(render_portfolio(report, width))
 
 
 def _cross_check(ledger: MarketLedger, held: MarketPosition, warnings: list[str]) -> None:

@@ -18,15 +18,17 @@ import uuid
 from decimal import Decimal
 from typing import Any, Callable
 
+from .client.fees import market_fees
 from .config import RiskLimits
-from .errors import (ApiError, KalshiTradingError, NotFoundError, OrderRejected, ResponseFormatError,
-                     TransientApiError, UserInputError)
-from .models import AmendOrderResult, CancelOrderResult, DecreaseOrderResult, Market, Order
-from .money import ONE, ZERO, fee_rates, fmt_count, fmt_dollars, parse_count, parse_dollars, trade_fee
+from .errors import (ApiError, KalshiTradingError, NotFoundError, OrderRejected, TransientApiError,
+                     UserInputError)
 from .executor.order_preview import (RECORD_OWN, OrderPreview, SubmissionResult, book_side_terms,
-                            check_against_market, check_risk, estimate_fill, existing_result,
-                            normalize_intent, order_status, same_order, submission_fields,
-                            unanswered_error, worst_case_loss)
+                                     check_against_market, check_risk, estimate_fill, existing_result,
+                                     normalize_intent, order_status, same_order, submission_fields,
+                                     unanswered_error, worst_case_loss)
+from .executor.venue import OrderVenue
+from .models import AmendOrderResult, CancelOrderResult, DecreaseOrderResult, Market, Order
+from .money import ONE, ZERO, FeeSchedule, fmt_count, fmt_dollars, parse_count, parse_dollars, trade_fee
 from .order_request import OrderIntent, OutcomeSide, TimeInForce
 from .timeutil import Clock, utc_now
 from .trade_logger import EventType, TradeLogger
@@ -47,7 +49,7 @@ def _order_fields(order: Order) -> dict[str, Any]:
 class TradeExecutor:
     """Validates, risk-checks, records and places orders through the `KalshiClient`."""
 
-    def __init__(self, client: Any, logger: TradeLogger, risk: RiskLimits, *,
+    def __init__(self, client: OrderVenue, logger: TradeLogger, risk: RiskLimits, *,
                  id_factory: Callable[[], str] = lambda: str(uuid.uuid4()),
                  clock: Clock = utc_now) -> None:
         self._client = client
@@ -55,7 +57,7 @@ class TradeExecutor:
         self._risk = risk
         self._id_factory = id_factory
         self._clock = clock
-        self._fees: dict[str, tuple[str, Decimal, Decimal]] = {}  # ticker -> (fee_type, taker, maker)
+        self._fees: dict[str, FeeSchedule] = {}  # by ticker
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -91,20 +93,13 @@ class TradeExecutor:
                 break
         return count
 
-    def fee_schedule(self, market: Market) -> tuple[str, Decimal, Decimal]:
-        """(fee_type, taker rate, maker rate) of the market's series, cached per ticker."""
+    def fee_schedule(self, market: Market) -> FeeSchedule:
+        """The fee schedule of the market's series (the fallback when it is unknown), cached per ticker."""
         if market.ticker not in self._fees:
-            try:
-                series_ticker = self._client.get_event(market.event_ticker).series_ticker
-                series = self._client.get_series(series_ticker)
-                fee_type, multiplier = series.fee_type, series.fee_multiplier
-            except (NotFoundError, ResponseFormatError) as exc:
-                log.warning("fee type of %s unknown (%s); assuming quadratic", market.ticker, exc)
-                fee_type, multiplier = "quadratic", Decimal(1)
-            self._fees[market.ticker] = (fee_type, *fee_rates(fee_type, multiplier))
+            self._fees[market.ticker] = market_fees(self._client, market)
         return self._fees[market.ticker]
 
-    def _checked(self, intent: OrderIntent) -> tuple[OrderIntent, Market, Decimal, tuple[str, Decimal, Decimal]]:
+    def _checked(self, intent: OrderIntent) -> tuple[OrderIntent, Market, Decimal, FeeSchedule]:
         """Validation and the risk gate; returns what preview and submit build on."""
         intent, market = self._validated(intent)
         return (intent, market, *self._gate(intent, market))
@@ -115,24 +110,24 @@ class TradeExecutor:
         check_against_market(intent, market, self._clock())
         return intent, market
 
-    def _gate(self, intent: OrderIntent, market: Market) -> tuple[Decimal, tuple[str, Decimal, Decimal]]:
+    def _gate(self, intent: OrderIntent, market: Market) -> tuple[Decimal, FeeSchedule]:
         fees = self.fee_schedule(market)
         position = self._position(intent.ticker)
         resting = self._resting_count() if intent.time_in_force is TimeInForce.GTC else 0
         check_risk(intent, self._risk, position=position, resting_orders=resting,
-                   fee=trade_fee(intent.count, intent.price, fees[1]))
+                   fee=trade_fee(intent.count, intent.price, fees.taker))
         return position, fees
 
     # --- preview and submit --------------------------------------------------------------
 
     def preview(self, intent: OrderIntent) -> OrderPreview:
         """Validate and risk-check `intent` and show what it would do; nothing is sent or logged."""
-        intent, market, position, (fee_type, taker, maker) = self._checked(intent)
-        estimate = estimate_fill(self._client.get_orderbook(intent.ticker), intent, taker)
+        intent, market, position, fees = self._checked(intent)
+        estimate = estimate_fill(self._client.get_orderbook(intent.ticker), intent, fees.taker)
         rest = intent.count - estimate.count
         warnings = self._unanswered_warnings(intent)
         if intent.time_in_force is TimeInForce.GTC:
-            fee = estimate.taker_fee + trade_fee(rest, intent.price, maker)
+            fee = estimate.taker_fee + trade_fee(rest, intent.price, fees.maker)
         else:
             fee = estimate.taker_fee
             if rest > ZERO:
@@ -141,9 +136,9 @@ class TradeExecutor:
                     "better; " + ("a fill-or-kill order will be refused" if intent.time_in_force
                                   is TimeInForce.FOK else "the rest will be cancelled"))
         return OrderPreview(
-            intent=intent, request=intent.to_v2(None), market=market, fee_type=fee_type,
+            intent=intent, request=intent.to_v2(None), market=market, fee_type=fees.fee_type,
             cost=intent.count * intent.price, fee_estimate=fee,
-            worst_case_loss=worst_case_loss(intent, taker), current_position=position,
+            worst_case_loss=worst_case_loss(intent, fees.taker), current_position=position,
             resulting_position=position + intent.signed_yes_delta, estimated_fill=estimate,
             warnings=tuple(warnings))
 
@@ -195,6 +190,19 @@ class TradeExecutor:
             remaining_count=created.remaining_count, average_fill_price=created.average_fill_price,
             average_fee_paid=created.average_fee_paid, fills_imported=imported,
             warnings=tuple(notes + warnings))
+
+    def submit_interactive(self, intent: OrderIntent) -> SubmissionResult:
+        """`submit`, for a trader at a prompt: Ctrl-C while the order is on its way becomes an
+        error that says whether it may have been placed (the trade log knows whether it was sent)
+        and what a retry will do."""
+        try:
+            return self.submit(intent)
+        except KeyboardInterrupt:
+            if self._logger.unanswered_submissions(intent.ticker):
+                raise TransientApiError("interrupted while sending: the order may or may not be placed. "
+                                        "Check open orders; the same order sent again is looked up "
+                                        "first, never placed twice") from None
+            raise UserInputError("interrupted; nothing was sent") from None
 
     def _settle_unanswered(self, intent: OrderIntent) -> tuple[SubmissionResult | None, str | None, list[str]]:
         """Look up this market's unanswered submissions: (the existing identical order as a result,
@@ -334,9 +342,8 @@ class TradeExecutor:
         action, outcome = book_side_terms(order.book_side)
         price = yes_price if outcome is OutcomeSide.YES else ONE - yes_price
         as_intent = OrderIntent(order.ticker, action, outcome, remaining, price)
-        _, taker, _ = self.fee_schedule(market)
         check_risk(as_intent, self._risk, position=self._position(order.ticker), resting_orders=0,
-                   fee=trade_fee(remaining, price, taker))
+                   fee=trade_fee(remaining, price, self.fee_schedule(market).taker))
 
     def decrease(self, order_id: str, *, reduce_by: Decimal | str | None = None,
                  reduce_to: Decimal | str | None = None) -> DecreaseOrderResult:

@@ -1,6 +1,6 @@
 """The audit trail: every order event, in Kalshi's terms, kept where a crash cannot lose it.
 
-Records go to the crash-safe JSONL journal (jsonl_journal.py: fsynced appends, torn-line
+Records go to the crash-safe JSONL journal (audit/jsonl_journal.py: fsynced appends, torn-line
 tolerance, daily rotation, retention, a folder shared by two apps) and are mirrored to the
 human logs `trades.log` and `errors.log`, which rotate at midnight UTC through the stdlib.
 Fills come from the exchange and are deduplicated by `fill_id`, across restarts too, so the
@@ -19,15 +19,15 @@ import logging.handlers
 import os
 import tempfile
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
-from .errors import UserInputError
 from .audit.jsonl_journal import (ERRORS_RETENTION_DAYS, JSONL_NAME, TRADES_RETENTION_DAYS, JsonlJournal,
-                            utc_date)
+                                  utc_date)
+from .errors import UserInputError
 from .models import Fill
-from .money import fmt_count
+from .money import fmt_count, to_decimal
 from .order_request import Action, OutcomeSide
 from .timeutil import Clock, parse_iso, to_iso_z, utc_now
 
@@ -102,8 +102,8 @@ def _event_filter(event_types: str | Iterable[str] | None) -> set[str] | None:
 
 def _count(value: Any) -> Decimal | None:
     try:
-        return Decimal(str(value)) if value not in (None, "") else None
-    except InvalidOperation:
+        return to_decimal(value, "count_fp", floats=True) if value not in (None, "") else None
+    except UserInputError:   # a hand-edited log: the count is not tracked, the record still reads
         return None
 
 

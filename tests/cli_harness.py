@@ -10,11 +10,11 @@ from __future__ import annotations
 import io
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from contextlib import contextmanager
 from typing import Any, Iterator
 
 import pytest
@@ -98,8 +98,8 @@ def drive(config: Config, text: str, *, columns: int = 100, mode: Mode | None = 
           **build: object) -> str:
     """Run the real menu on `text` as stdin; returns everything it printed. `build` goes to
     `MainApp.build` (a session with a mounted fault adapter, client options)."""
-    from kalshi_trading.main_app import MainApp
     from kalshi_trading.client.rate_limiter import RateLimiter
+    from kalshi_trading.main_app import MainApp
 
     if mode is not None:
         config = replace(config, mode=mode)
@@ -116,7 +116,7 @@ def drive(config: Config, text: str, *, columns: int = 100, mode: Mode | None = 
 
 def command(config: Config, argv: list[str], stdin: str = "") -> tuple[int, str, str]:
     """`commands.main(argv)` in-process against the exchange in `config`."""
-    from kalshi_trading.terminal.commands import main
+    from kalshi_trading.__main__ import main
 
     environ = {"KALSHI_ENV": "paper", "KALSHI_BASE_URL": config.base_url or "",
                "KALSHI_API_KEY_ID": config.key_id or "",

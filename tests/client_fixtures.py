@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.client.signing import KalshiSigner
+from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.paper.server import start_paper_exchange
 
 __all__ = ["Received", "FakeAdapter", "fake_session", "json_reply", "TEST_KEY_ID", "FAKE_BASE",
@@ -105,8 +105,7 @@ def no_sleep(_seconds: float) -> None:
 
 def build_test_universe(now: datetime | None = None) -> Any:
     """Two series, two events, four open markets with a crowd book on each."""
-    from kalshi_trading.paper.universe import (BookSnapshot, MarketUniverse, synthetic_market,
-                                               synthetic_series)
+    from kalshi_trading.paper.universe import BookSnapshot, MarketUniverse, synthetic_market, synthetic_series
     now = now or datetime.now(timezone.utc)
     universe = MarketUniverse()
     for series in ("KXTEST", "KXOTHER"):

@@ -11,16 +11,15 @@ import sqlite3
 import time
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Callable
 from pathlib import Path
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import requests
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from kalshi_trading.paper.universe import (BookSnapshot, MarketUniverse, synthetic_market,
-                                           synthetic_series)
+from kalshi_trading.paper.universe import BookSnapshot, MarketUniverse, synthetic_market, synthetic_series
 
 __all__ = ["PaperHttp", "sign", "make_universe", "synthetic_event", "db_dump"]
 

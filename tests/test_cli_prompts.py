@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from kalshi_trading.errors import UserInputError
-from kalshi_trading.terminal.input_parsing import (parse_count, parse_date, parse_date_end, parse_price,
-                                          parse_ticker)
 from kalshi_trading.money import PriceGrid, PriceRange
+from kalshi_trading.terminal.input_parsing import (parse_count, parse_date, parse_date_end, parse_price,
+                                                   parse_ticker)
 from kalshi_trading.trading_cli import Column, EndOfInput, TradingCLI, render_table
 
 CENT_GRID = PriceGrid()
@@ -173,7 +173,7 @@ def test_parsers_raise_only_user_input_errors_on_random_text() -> None:
     from datetime import datetime, timezone
 
     from kalshi_trading.terminal.input_parsing import (parse_action, parse_expiry, parse_outcome,
-                                              parse_positive_int, parse_tif)
+                                                       parse_positive_int, parse_tif)
     rng = random.Random(5)
     alphabet = "0123456789.-+eE$c¢ mhdZT:xyn" + "Ω🙂\t²٣"   # ² and ٣ pass isdigit() but not int()
     now = datetime(2026, 11, 21, tzinfo=timezone.utc)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from kalshi_trading.terminal.json_views import market_json, orderbook_json, position_json
 from kalshi_trading.models import Market, MarketPosition, Orderbook
 from kalshi_trading.paper.universe import synthetic_market
+from kalshi_trading.terminal.json_views import market_json, orderbook_json, position_json
 from kalshi_trading.terminal.market_screens import book_lines, search_markets
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=timezone.utc)
@@ -69,7 +69,7 @@ def test_book_json_keeps_the_wire_shape_and_lines_fit_80_columns() -> None:
 
 
 def test_a_balance_is_shown_in_cents_only_when_it_is_whole_cents() -> None:
-    from kalshi_trading.terminal.json_views import cash
+    from kalshi_trading.money import fmt_cash as cash
     assert cash(Decimal("981.82")) == "981.82"
     assert cash(Decimal("981.825")) == "981.8250"  # never rounded up to $981.83
     assert cash(Decimal("1E+3")) == "1000.00"       # never scientific notation

@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 import requests
+from cli_harness import make_universe, ticker
+from conftest import pem_private, pem_public
 from requests.adapters import BaseAdapter, HTTPAdapter
 
+from kalshi_trading.client.rate_limiter import RateLimiter
 from kalshi_trading.config import Config, Mode, RiskLimits
 from kalshi_trading.main_app import MainApp
 from kalshi_trading.paper.server import start_paper_exchange
-from kalshi_trading.client.rate_limiter import RateLimiter
-
-from cli_harness import make_universe, ticker
-from conftest import pem_private, pem_public
 
 KEY_ID = "a3f1c9e2-7b4d-4e8a-9c21-5d6e7f8a9b0c"
 

@@ -9,13 +9,13 @@ from decimal import Decimal
 
 import pytest
 import requests
+from client_fixtures import FAKE_BASE, FakeAdapter, Received, fake_session
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from client_fixtures import FAKE_BASE, FakeAdapter, Received, fake_session
+from kalshi_trading.client.rate_limiter import RateLimiter
 from kalshi_trading.errors import (DuplicateClientOrderId, OrderRejected, RateLimited, TransientApiError,
                                    UserInputError)
 from kalshi_trading.kalshi_client import KalshiClient
-from kalshi_trading.client.rate_limiter import RateLimiter
 from kalshi_trading.order_request import Action, BookSide, OrderIntent, OrderRequestV2, OutcomeSide
 
 ORDERS = "/trade-api/v2/portfolio/events/orders"

@@ -9,15 +9,15 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from client_fixtures import (TEST_KEY_ID, TICKERS, _public_pem, build_test_universe,  # noqa: F401 (fixtures)
+                             no_sleep, paper_client, paper_exchange, paper_signer)
 
-from client_fixtures import (TEST_KEY_ID, TICKERS, _public_pem, build_test_universe, no_sleep,
-                             paper_client, paper_exchange, paper_signer)  # noqa: F401 (fixtures)
+from kalshi_trading.client.signing import KalshiSigner, wall_clock_ms
 from kalshi_trading.errors import (AuthError, InsufficientFunds, KalshiTradingError, NotFoundError,
                                    OrderRejected, RateLimited, TransientApiError)
 from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.order_request import (Action, BookSide, OrderIntent, OrderRequestV2, OutcomeSide,
                                           TimeInForce)
-from kalshi_trading.client.signing import KalshiSigner, wall_clock_ms
 from kalshi_trading.paper import server
 
 A, B, C, X = TICKERS
@@ -249,6 +249,7 @@ def test_200_intents_under_faults_make_exactly_200_orders(tmp_path, rsa_private_
 def test_a_client_built_from_config_signs_with_the_key_file_and_paces_to_the_tier(
         paper_exchange, rsa_private_key, tmp_path) -> None:
     from client_fixtures import write_pem
+
     from kalshi_trading.config import Config
     config = Config.load({"KALSHI_BASE_URL": paper_exchange.base_url, "KALSHI_API_KEY_ID": TEST_KEY_ID,
                           "KALSHI_PRIVATE_KEY_PATH": str(write_pem(tmp_path / "k.pem", rsa_private_key)),

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from client_fixtures import TICKERS, _public_pem, build_test_universe, write_pem
 from requests.adapters import HTTPAdapter
 
-from client_fixtures import TICKERS, _public_pem, build_test_universe, write_pem
 from kalshi_trading.config import Config
 from kalshi_trading.errors import KalshiTradingError
 from kalshi_trading.kalshi_client import KalshiClient

@@ -15,15 +15,15 @@ from typing import Iterator
 
 import pytest
 import requests
+from client_fixtures import FAKE_BASE, FakeAdapter, Received, fake_session, no_sleep
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from client_fixtures import FAKE_BASE, FakeAdapter, Received, fake_session, no_sleep
+from kalshi_trading.client.rate_limiter import RateLimiter
+from kalshi_trading.client.signing import KalshiSigner
 from kalshi_trading.errors import (ApiError, AuthError, ConfigError, InsufficientFunds, NotFoundError,
                                    OrderRejected, RateLimited, TransientApiError)
 from kalshi_trading.kalshi_client import KalshiClient
-from kalshi_trading.client.rate_limiter import RateLimiter
-from kalshi_trading.client.signing import KalshiSigner
 
 KEY_ID = "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
 BALANCE = {"balance": 100000, "balance_dollars": "1000.0000", "portfolio_value": 0, "updated_ts": 1}

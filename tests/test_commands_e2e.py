@@ -12,10 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-
-from cli_harness import (CLOSED, RAIN_SERIES, command, config_for, journal, orders_on,
-                         terminal_exchange, ticker)
+from cli_harness import (CLOSED, RAIN_SERIES, command, config_for, journal, orders_on, terminal_exchange,
+                         ticker)
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["cmdbook", "cmdbuy", "cmdask", "cmdno", "cmdcancel", "cmdall", "cmdexp", "sub1", "sub2",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kalshi_trading.terminal.commands import main
+from kalshi_trading.__main__ import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

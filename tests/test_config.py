@@ -7,10 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from client_fixtures import write_pem
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from client_fixtures import write_pem
 from kalshi_trading.config import BASE_URLS, Config, Mode, RiskLimits
 from kalshi_trading.errors import ConfigError
 

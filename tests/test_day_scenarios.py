@@ -20,12 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from kalshi_trading.client.rate_limiter import RateLimiter
 from kalshi_trading.errors import OrderRejected
 from kalshi_trading.main_app import MainApp
-from kalshi_trading.order_request import Action, OutcomeSide, OrderIntent, TimeInForce
+from kalshi_trading.order_request import Action, OrderIntent, OutcomeSide, TimeInForce
 from kalshi_trading.paper.server import start_paper_exchange
-from kalshi_trading.client.rate_limiter import RateLimiter
-from kalshi_trading.terminal.history_screens import query_history
 from kalshi_trading.trade_executor import TradeExecutor
 from tests.cli_harness import command, config_for, journal
 
@@ -200,18 +199,18 @@ def test_two_apps_on_one_exchange_see_each_other_and_log_each_fill_once(day: Day
     alone, _ = day.app(log_dir=tmp_path / "other-logs")
     try:
         intent = OrderIntent(ticker, Action.BUY, OutcomeSide.YES, D("2"), D("0.99"), TimeInForce.IOC)
-        placed = first.executor.submit(intent)
-        rest = second.executor.submit(OrderIntent(ticker, Action.BUY, OutcomeSide.YES, D("1"), D("0.001")))
-        assert {placed.order_id, rest.order_id} <= {o.order_id for o in alone.client.iter_orders()}
+        placed = first.services.executor.submit(intent)
+        rest = second.services.executor.submit(OrderIntent(ticker, Action.BUY, OutcomeSide.YES, D("1"), D("0.001")))
+        assert {placed.order_id, rest.order_id} <= {o.order_id for o in alone.services.client.iter_orders()}
         for app in (second, first, second):
-            query_history(app)
+            app.services.history.query()
         shared = [r["fill_id"] for r in journal(day.config) if r["event_type"] == "fill"]
         assert shared and len(shared) == len(set(shared))
         # the other folder holds only the imported fills: none of the submissions it did not make
-        own = query_history(alone)
+        own = alone.services.history.query()
         assert {r["event_type"] for r in own} == {"fill"} and len(own) == len(shared)
-        second.executor.cancel(rest.order_id)
-        assert [r["order_id"] for r in query_history(first, event_types=["cancellation"])] == [rest.order_id]
+        second.services.executor.cancel(rest.order_id)
+        assert [r["order_id"] for r in first.services.history.query(event_types=["cancellation"])] == [rest.order_id]
     finally:
         for app in (first, second, alone):
             app.close()
@@ -258,19 +257,19 @@ def test_a_market_closing_while_the_order_is_on_its_way_is_logged_whole(day: Day
 
     class ClosingClient:
         def __getattr__(self, name: str) -> object:
-            return getattr(app.client, name)
+            return getattr(app.services.client, name)
 
         def create_order(self, request: object) -> object:
             day.clock.now = _when(market["close_time"]) + timedelta(seconds=1)
-            return app.client.create_order(request)
+            return app.services.client.create_order(request)
 
-    executor = TradeExecutor(ClosingClient(), app.logger, app.config.risk, clock=day.clock)
+    executor = TradeExecutor(ClosingClient(), app.services.logger, app.services.config.risk, clock=day.clock)
     try:
         with pytest.raises(OrderRejected, match="market_closed|not open|closed"):
             executor.submit(OrderIntent(market["ticker"], Action.BUY, OutcomeSide.YES, D("1"), D("0.50")))
         records = [r for r in journal(day.config) if r.get("ticker") == market["ticker"]]
         assert [(r["event_type"], r["status"]) for r in records] == [("submission", "sending"),
                                                                      ("error", "rejected")]
-        assert app.logger.unanswered_submissions() == []
+        assert app.services.logger.unanswered_submissions() == []
     finally:
         app.close()

@@ -7,9 +7,9 @@ from decimal import Decimal as D
 
 import pytest
 
+from kalshi_trading.models import Fill
 from kalshi_trading.portfolio.fifo_ledger import Lot, MarketLedger
 from kalshi_trading.portfolio.fill_collector import FillCollector
-from kalshi_trading.models import Fill
 
 
 def raw_fill(fill_id: str, side: str, count: str, price: str, fee: str = "0.0000",

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 import requests
+from cli_harness import (config_for, make_universe,  # noqa: F401 (work_in_tmp is an autouse fixture)
+                         terminal_exchange, ticker, work_in_tmp)
 from requests.adapters import BaseAdapter, HTTPAdapter
 
+from kalshi_trading.client.rate_limiter import RateLimiter
 from kalshi_trading.config import Config, Mode
 from kalshi_trading.errors import ConfigError
 from kalshi_trading.main_app import MainApp
-from kalshi_trading.client.rate_limiter import RateLimiter
-
-from cli_harness import (config_for, make_universe, terminal_exchange, ticker, work_in_tmp)  # noqa: F401 (work_in_tmp is an autouse fixture)
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_harness import (CLOSED, DECI, config_for, drive,  # noqa: F401 (work_in_tmp is an autouse fixture)
+                         journal, make_universe, orders_on, terminal_exchange, ticker, work_in_tmp)
 
 from kalshi_trading.paper.server import start_paper_exchange
-
-from cli_harness import (CLOSED, DECI, config_for, drive, journal, make_universe, orders_on,
-                         terminal_exchange, ticker, work_in_tmp)  # noqa: F401 (work_in_tmp is an autouse fixture)
 
 TICK = ticker("bad")
 RESTING = ticker("badrest")

@@ -8,13 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from cli_harness import (CLOSED, DECI, RAIN_SERIES,  # noqa: F401 (work_in_tmp is an autouse fixture)
+                         config_for, drive, journal, make_universe, orders_on, sent_for, terminal_exchange,
+                         ticker, work_in_tmp)
 
 from kalshi_trading.config import Mode
-from kalshi_trading.terminal.json_views import cash
+from kalshi_trading.money import fmt_cash as cash
 from kalshi_trading.paper.server import start_paper_exchange
-
-from cli_harness import (CLOSED, DECI, RAIN_SERIES, config_for, drive, journal, make_universe,
-                         orders_on, sent_for, terminal_exchange, ticker, work_in_tmp)  # noqa: F401 (work_in_tmp is an autouse fixture)
 
 NAMES = ["book", "gtc", "market", "nopost", "fok", "decline", "prod", "cancel", "amend", "decrease",
          "all1", "all2", "hist", "redraw", "expiry", "reduce", "deci", "nobuy", "placed", "grid",

@@ -8,9 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-
-from cli_harness import config_for, drive, terminal_exchange, ticker, work_in_tmp  # noqa: F401 (work_in_tmp is an autouse fixture)
+from cli_harness import (config_for, drive,  # noqa: F401 (work_in_tmp is an autouse fixture)
+                         terminal_exchange, ticker, work_in_tmp)
 
 VALID_BITS = ["1", "2", "3", "4", "5", "6", "7", "8", "m", "b", "p", "o", "f", "h", "s", "t", "k", "e",
               "c", "a", "d", "x", "y", "n", "yes", "no", "buy", "sell", "gtc", "ioc", "fok", "market",

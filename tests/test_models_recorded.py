@@ -13,6 +13,7 @@ from kalshi_trading import models as m
 from kalshi_trading.errors import ResponseFormatError
 from kalshi_trading.order_request import BookSide
 
+
 def golden(golden_dir: Path, name: str):
     """Era 2 (Jan 2026): the raw body inside the recording wrapper."""
     return json.loads((golden_dir / f"{name}_response.json").read_text())["response"]
@@ -79,6 +80,7 @@ def test_era2_candles_of_other_candlestick_endpoints_parse_too(golden_dir, name)
 def test_recorded_cursors_are_sent_back_verbatim(golden_dir) -> None:
     """Pagination over the real recorded page: its opaque cursor is passed back unchanged."""
     from client_fixtures import FAKE_BASE, FakeAdapter, fake_session
+
     from kalshi_trading.kalshi_client import KalshiClient
     first = golden(golden_dir, "markets_list")
     adapter = FakeAdapter(lambda seen: (200, first if "cursor" not in seen.query else

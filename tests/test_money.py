@@ -7,11 +7,9 @@ from decimal import Decimal as D
 import pytest
 
 from kalshi_trading.errors import UserInputError
-from kalshi_trading.money import (
-    FeeRounding, PriceGrid, cents_to_dollars, dollars_to_cents_floor, fee_rates, fmt_count,
-    fmt_dollars_fine,
-    fmt_dollars, parse_count, parse_dollars, trade_fee,
-)
+from kalshi_trading.money import (FeeRounding, PriceGrid, cents_to_dollars, dollars_to_cents_floor, fee_rates,
+                                  fmt_count, fmt_dollars, fmt_dollars_fine, parse_count, parse_dollars,
+                                  trade_fee)
 
 SUBPENNY_GRID = PriceGrid.from_api([
     {"start": "0.0000", "end": "0.1000", "step": "0.0010"},

@@ -7,9 +7,7 @@ from decimal import Decimal as D
 import pytest
 
 from kalshi_trading.errors import UserInputError
-from kalshi_trading.order_request import (
-    Action, BookSide, OrderIntent, OutcomeSide, TimeInForce,
-)
+from kalshi_trading.order_request import Action, BookSide, OrderIntent, OutcomeSide, TimeInForce
 
 
 @pytest.mark.parametrize("action, outcome, price, side, yes_price, delta", [

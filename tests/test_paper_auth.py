@@ -12,8 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from kalshi_trading.errors import ConfigError, ExchangeRejection
-from kalshi_trading.paper.auth import (KEY_ID_FILE, PRIVATE_KEY_FILE, KeyRegistry,
-                                       ensure_paper_key)
+from kalshi_trading.paper.auth import KEY_ID_FILE, PRIVATE_KEY_FILE, KeyRegistry, ensure_paper_key
 from tests.conftest import pem_public
 from tests.paper_http import sign
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
+from engine_fixtures import NOW, SUB, A, Clock, book, ioc, make_engine, order
 
-from engine_fixtures import A, NOW, SUB, Clock, book, ioc, make_engine, order
 from kalshi_trading.errors import ExchangeRejection
 from kalshi_trading.paper.universe import MarketUpdate, TradePrint
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
+from engine_fixtures import NOW, SUB, A, Clock, ioc, make_engine, make_universe, order
 
-from engine_fixtures import A, NOW, SUB, Clock, ioc, make_engine, make_universe, order
 from kalshi_trading.errors import ExchangeRejection
 from kalshi_trading.paper.engine import PaperEngine
 from kalshi_trading.paper.store import Store

@@ -14,8 +14,8 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from engine_fixtures import NOW, SUB, A, Clock, book, ioc, make_universe, order
 
-from engine_fixtures import A, NOW, SUB, Clock, book, ioc, make_universe, order
 from kalshi_trading.paper.engine import PaperEngine
 from kalshi_trading.paper.store import Store
 from kalshi_trading.paper.universe import BookSnapshot, MarketUpdate, TradePrint

@@ -22,13 +22,13 @@ import pytest
 import requests
 
 from kalshi_trading.paper.engine import PaperEngine
-from kalshi_trading.paper.market_data.sources import load_universe
 from kalshi_trading.paper.market_data.live import LiveRefresher
+from kalshi_trading.paper.market_data.sources import load_universe
 from kalshi_trading.paper.server import start_paper_exchange
 from kalshi_trading.paper.store import Store
 from tests.conftest import pem_public
-from tests.paper_http import PaperHttp
 from tests.loopback_server import JsonHandler, serving
+from tests.paper_http import PaperHttp
 from tests.waiting import wait_until
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)

@@ -9,9 +9,9 @@ import pytest
 
 from kalshi_trading.models import Market
 from kalshi_trading.money import COUNT_QUANTUM, ONE, PriceGrid, floor_to
-from kalshi_trading.paper.market_data.sources import load_universe
 from kalshi_trading.paper.market_data.books import TAPERED_DECI_CENT, book_from_top, ladder
 from kalshi_trading.paper.market_data.replay import SLOT_SPACING
+from kalshi_trading.paper.market_data.sources import load_universe
 from kalshi_trading.timeutil import parse_iso
 
 START = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)

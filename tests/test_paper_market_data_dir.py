@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from kalshi_trading.models import Market
-from kalshi_trading.paper.market_data.sources import load_universe
 from kalshi_trading.paper.market_data.folder import STATIC_MIN_OPEN
+from kalshi_trading.paper.market_data.sources import load_universe
 from kalshi_trading.paper.market_data.wire import detect_era
 from kalshi_trading.timeutil import parse_iso
 

@@ -14,17 +14,18 @@ from decimal import Decimal as D
 from typing import Any, Iterator
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from client_fixtures import TEST_KEY_ID, no_sleep
 from conftest import pem_public
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from kalshi_trading.client.signing import KalshiSigner
 from kalshi_trading.errors import OrderRejected
-from kalshi_trading.portfolio.fill_collector import FillCollector
 from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.money import fmt_dollars
 from kalshi_trading.order_request import BookSide, OrderRequestV2, TimeInForce
+from kalshi_trading.paper.server import start_paper_exchange
+from kalshi_trading.portfolio.fill_collector import FillCollector
 from kalshi_trading.portfolio_tracker import PortfolioTracker, render_portfolio
-from kalshi_trading.client.signing import KalshiSigner
 
 TICKERS = ("KXPNL-26DEC01-YES", "KXPNL-26DEC01-NO", "KXPNL-26DEC01-SCALAR", "KXPNL-26DEC01-FLAT")
 DECI_CENT = [{"start": "0.0000", "end": "1.0000", "step": "0.0010"}]
@@ -32,8 +33,7 @@ DECI_CENT = [{"start": "0.0000", "end": "1.0000", "step": "0.0010"}]
 
 def _universe(now: datetime) -> Any:
     """Four markets on a 0.1-cent grid, each with a deep crowd book at sub-penny levels."""
-    from kalshi_trading.paper.universe import (BookSnapshot, MarketUniverse, synthetic_market,
-                                               synthetic_series)
+    from kalshi_trading.paper.universe import BookSnapshot, MarketUniverse, synthetic_market, synthetic_series
     universe = MarketUniverse()
     universe.series["KXPNL"] = synthetic_series("KXPNL", fee_type="quadratic_with_maker_fees")
     universe.events["KXPNL-26DEC01"] = {
@@ -50,10 +50,9 @@ def _universe(now: datetime) -> Any:
 
 @pytest.fixture(scope="module")
 def exchange(tmp_path_factory: pytest.TempPathFactory, rsa_private_key: rsa.RSAPrivateKey) -> Iterator[Any]:
-    server = pytest.importorskip("kalshi_trading.paper.server")
-    running = server.start_paper_exchange(tmp_path_factory.mktemp("pnl-paper"),
-                                          universe=_universe(datetime.now(timezone.utc)),
-                                          public_keys={TEST_KEY_ID: pem_public(rsa_private_key)})
+    running = start_paper_exchange(tmp_path_factory.mktemp("pnl-paper"),
+                                   universe=_universe(datetime.now(timezone.utc)),
+                                   public_keys={TEST_KEY_ID: pem_public(rsa_private_key)})
     try:
         yield running
     finally:
@@ -89,25 +88,17 @@ def _trade_randomly(client: KalshiClient, rng: random.Random, orders: int) -> No
         _ioc(client, ticker, side, count, price)
 
 
-class TypedOnly:
-    """The same client without `iter_fills_raw`, so the tracker takes the typed `Fill` path."""
-
-    def __init__(self, client: KalshiClient) -> None:
-        self._client = client
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "iter_fills_raw":
-            raise AttributeError(name)
-        return getattr(self._client, name)
-
-
 def _both_paths(client: KalshiClient) -> Any:
-    """The report through the raw fast path, after checking the typed path gives the same one."""
-    moment = datetime.now(timezone.utc)
-    raw = PortfolioTracker(client, clock=lambda: moment).build_report()
-    typed = PortfolioTracker(TypedOnly(client), clock=lambda: moment).build_report()
-    assert raw == typed and raw.fills_read == typed.fills_read > 0
-    return raw
+    """The tracker's report, after checking that the typed `Fill` reader books what it books."""
+    report = PortfolioTracker(client, clock=lambda: datetime.now(timezone.utc)).build_report()
+    typed = FillCollector()
+    typed.add_fills(client.iter_fills())
+    assert report.fills_read == typed.fills > 0
+    for line in report.markets:
+        ledger = typed.ledgers()[line.ticker]
+        assert ledger.fees == line.fees
+        assert line.settled or ledger.position == line.position   # a settlement closes what is held
+    return report
 
 
 def _exchange_positions(client: KalshiClient) -> dict[str, Any]:

@@ -7,10 +7,10 @@ import json
 from decimal import Decimal as D
 
 import pytest
+from portfolio_fakes import FakeClient, fill, market, report_for, settlement
 
-from kalshi_trading.portfolio_tracker import render_portfolio
 from kalshi_trading.portfolio.views import BLOCKS, HEADERS
-from test_portfolio_tracker import FakeClient, fill, market, report_for, settlement
+from kalshi_trading.portfolio_tracker import render_portfolio
 
 LONG = "KXHIGHNY-26NOV21-B45.5"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kalshi_trading.errors import UserInputError
 from kalshi_trading.client.rate_limiter import TIERS, RateLimiter, TierLimits, endpoint_cost
+from kalshi_trading.errors import UserInputError
 
 
 class FakeClock:

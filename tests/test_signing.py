@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from client_fixtures import write_pem
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from client_fixtures import write_pem
-from kalshi_trading.errors import ConfigError
 from kalshi_trading.client.signing import KalshiSigner, load_private_key
+from kalshi_trading.errors import ConfigError
 
 KEY_ID = "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
 

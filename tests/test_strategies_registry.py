@@ -13,8 +13,8 @@ import pytest
 from kalshi_trading.errors import StrategyError
 from kalshi_trading.models import Market
 from kalshi_trading.order_request import Action, OrderIntent, OutcomeSide
-from kalshi_trading.strategies import (MarketSnapshot, PortfolioView, Strategy,
-                                       discover_strategies, run_strategy)
+from kalshi_trading.strategies import (MarketSnapshot, PortfolioView, Strategy, discover_strategies,
+                                       run_strategy)
 
 GOOD = """
 from kalshi_trading.strategies import Strategy

@@ -16,18 +16,17 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+from cli_harness import command, config_for, drive, journal, make_universe, orders_on, ticker
 from requests.adapters import BaseAdapter, HTTPAdapter
 
+from kalshi_trading.client.signing import KalshiSigner
 from kalshi_trading.config import RiskLimits
 from kalshi_trading.errors import TransientApiError
 from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.order_request import Action, OrderIntent, OutcomeSide, TimeInForce
 from kalshi_trading.paper.server import start_paper_exchange
-from kalshi_trading.client.signing import KalshiSigner
 from kalshi_trading.trade_executor import TradeExecutor
 from kalshi_trading.trade_logger import TradeLogger
-
-from cli_harness import command, config_for, drive, journal, make_universe, orders_on, ticker
 
 D = Decimal
 NAMES = [f"dup{n}" for n in range(1, 12)]

@@ -18,11 +18,11 @@ from client_fixtures import TICKERS, paper_client, paper_exchange, paper_signer 
 from kalshi_trading.config import RiskLimits
 from kalshi_trading.errors import (NotFoundError, OrderRejected, RateLimited, RiskLimitExceeded,
                                    TransientApiError, UserInputError)
-from kalshi_trading.models import (AmendOrderResult, BatchCancelItem, CancelOrderResult,
-                                   CreateOrderResult, DecreaseOrderResult, Event, Fill, Market,
-                                   MarketPosition, Order, Orderbook, Series)
-from kalshi_trading.order_request import (Action, BookSide, OrderIntent, OrderRequestV2,
-                                          OutcomeSide, TimeInForce)
+from kalshi_trading.models import (AmendOrderResult, BatchCancelItem, CancelOrderResult, CreateOrderResult,
+                                   DecreaseOrderResult, Event, Fill, Market, MarketPosition, Order, Orderbook,
+                                   Series)
+from kalshi_trading.order_request import (Action, BookSide, OrderIntent, OrderRequestV2, OutcomeSide,
+                                          TimeInForce)
 from kalshi_trading.paper.universe import synthetic_market, synthetic_series
 from kalshi_trading.timeutil import to_unix
 from kalshi_trading.trade_executor import TradeExecutor

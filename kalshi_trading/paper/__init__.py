@@ -1,11 +1,12 @@
 """The paper exchange: a Kalshi-compatible Trade API v2 simulator served on loopback.
 
-universe.py     the market data it trades on (what the loaders produce, what the engine consumes)
-market_data.py  loaders: bundled real recordings, live public endpoints, a folder of raw responses
-matching.py     the YES order book and price-time matching, in integer units
-engine.py       accounts, validation, fees, positions, settlement; answers in API-shaped dicts
-store.py        SQLite (WAL) persistence, one transaction per API write
-auth.py         RSA-PSS signature verification and the key registry
-faults.py       fault injection (--fail-rate, --lose-response-rate)
-server.py       the threaded HTTP/1.1 server and its routes
+server.py, http_server.py, routes.py   the HTTP layer: framing, routing, auth and faults
+auth.py, faults.py                     RSA-PSS signature checks and the key registry; fault injection
+engine.py and its parts                accounts, orders, matching (matching.py, integer units),
+                                       trading, lifecycle, settlement; answers in API-shaped dicts
+store.py, dir_lock.py                  SQLite (WAL) persistence, one transaction per write; one
+                                       exchange per data folder
+universe.py, market_data/              the markets it trades on, and their loaders (bundled
+                                       recordings, live public endpoints, a folder of responses)
+cli.py                                 `paper-server` and `paper-reset`
 """

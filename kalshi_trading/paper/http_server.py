@@ -3,7 +3,7 @@
 Keep-alive, TCP_NODELAY and writing each response in one `sendall` keep a signed round trip near
 a millisecond (no Nagle / delayed-ACK stall). Framing problems (no Content-Length, oversized,
 non-UTF-8 or chunked bodies, unknown methods) are answered here in Kalshi's error envelope; every
-well-framed request goes to the `PaperApp`, which knows nothing of sockets.
+well-framed request goes to a `RequestHandler` (the `PaperApp`), which knows nothing of sockets.
 """
 
 from __future__ import annotations
@@ -12,20 +12,33 @@ import logging
 import socket
 import sys
 import threading
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Mapping, Protocol
 from urllib.parse import urlsplit
 
 from ..errors import ExchangeRejection
 from .http_util import bad_parameter, build_response, encode_json, error_body
 
-if TYPE_CHECKING:
-    from .server import PaperApp
-
-__all__ = ["PaperHTTPServer", "shutdown_promptly", "MAX_BODY_BYTES"]
+__all__ = ["PaperHTTPServer", "Reply", "RequestHandler", "shutdown_promptly", "MAX_BODY_BYTES"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to send back; `drop` means close the connection without answering."""
+
+    status: int = 200
+    body: Any = None
+    drop: bool = False
+
+
+class RequestHandler(Protocol):
+    """What the socket layer asks for each well-framed request (`PaperApp` in server.py)."""
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str], raw_body: bytes) -> Reply: ...
 
 MAX_BODY_BYTES = 1 << 20
 MAX_DRAIN_BYTES = 64 << 20   # a too-large body up to this size is read and discarded, so the client
@@ -37,7 +50,7 @@ _STDLIB_ERROR_CODES = {400: "invalid_parameters", 404: "not_found", 405: "method
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Reads a request, asks the `PaperApp`, writes the answer in one piece."""
+    """Reads a request, asks the `RequestHandler`, writes the answer in one piece."""
 
     protocol_version = "HTTP/1.1"
     server_version = "kalshi-paper"
@@ -152,7 +165,7 @@ class PaperHTTPServer(ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], app: PaperApp) -> None:
+    def __init__(self, address: tuple[str, int], app: RequestHandler) -> None:
         self.app = app
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()

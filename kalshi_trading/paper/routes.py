@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import unquote
 
 from ..errors import ExchangeRejection
 from .http_util import Query, bad_parameter, decode_json_body, paginate
+
+if TYPE_CHECKING:  # annotations only; the engine is loaded lazily (the CLI's --help)
+    from .engine import PaperEngine
 
 __all__ = ["Call", "Route", "ROUTES", "match_route", "allowed_methods", "API_PREFIX",
            "CREATE_ORDER_PATH"]
@@ -68,7 +71,7 @@ def _ts(call: Call, name: str) -> int | None:
 
 # --- exchange ---------------------------------------------------------------------------------
 
-def exchange_status(engine: Any, call: Call) -> Result:
+def exchange_status(engine: PaperEngine, call: Call) -> Result:
     shard = {"exchange_index": 0, "description": "paper exchange", "exchange_active": True,
              "trading_active": True, "intra_exchange_transfers_active": True}
     return 200, {"exchange_active": True, "trading_active": True,
@@ -76,7 +79,7 @@ def exchange_status(engine: Any, call: Call) -> Result:
                  "exchange_index_statuses": [shard]}
 
 
-def exchange_schedule(engine: Any, call: Call) -> Result:
+def exchange_schedule(engine: PaperEngine, call: Call) -> Result:
     all_day = [{"open_time": "00:00", "close_time": "23:59"}]
     days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
     week = {"start_time": "2020-01-01T00:00:00.000Z", "end_time": "2099-12-31T23:59:59.000Z",
@@ -84,29 +87,29 @@ def exchange_schedule(engine: Any, call: Call) -> Result:
     return 200, {"schedule": {"standard_hours": [week], "maintenance_windows": []}}
 
 
-def historical_cutoff(engine: Any, call: Call) -> Result:
+def historical_cutoff(engine: PaperEngine, call: Call) -> Result:
     # Nothing on the paper exchange is ever archived: every cutoff lies before any paper data.
     old = "2000-01-01T00:00:00.000Z"
     return 200, {"market_settled_ts": old, "trades_created_ts": old, "orders_updated_ts": old,
                  "market_positions_last_updated_ts": old}
 
 
-def historical_fills(engine: Any, call: Call) -> Result:
+def historical_fills(engine: PaperEngine, call: Call) -> Result:
     # Consistent with the cutoff above: nothing is older than it, so the archive is empty.
     return 200, {"fills": [], "cursor": ""}
 
 
 # --- series, events, markets ------------------------------------------------------------------
 
-def list_series(engine: Any, call: Call) -> Result:
+def list_series(engine: PaperEngine, call: Call) -> Result:
     return 200, {"series": engine.list_series(category=call.query.text("category"))}
 
 
-def get_series(engine: Any, call: Call) -> Result:
+def get_series(engine: PaperEngine, call: Call) -> Result:
     return 200, {"series": engine.get_series(call.params["series_ticker"])}
 
 
-def list_events(engine: Any, call: Call) -> Result:
+def list_events(engine: PaperEngine, call: Call) -> Result:
     status = call.query.choice("status", _STATUS_CHOICES)
     events = engine.list_events(status=status, series_ticker=call.query.text("series_ticker"),
                                 with_nested_markets=call.query.flag("with_nested_markets"))
@@ -118,12 +121,12 @@ def list_events(engine: Any, call: Call) -> Result:
     return 200, {"events": page, "milestones": [], "cursor": cursor}
 
 
-def get_event(engine: Any, call: Call) -> Result:
+def get_event(engine: PaperEngine, call: Call) -> Result:
     nested = call.query.flag("with_nested_markets")
     return 200, engine.get_event(call.params["event_ticker"], with_nested_markets=nested)
 
 
-def list_markets(engine: Any, call: Call) -> Result:
+def list_markets(engine: PaperEngine, call: Call) -> Result:
     status = call.query.choice("status", _STATUS_CHOICES)
     markets = engine.list_markets(status=status, series_ticker=call.query.text("series_ticker"),
                                   event_ticker=call.query.text("event_ticker"),
@@ -134,23 +137,23 @@ def list_markets(engine: Any, call: Call) -> Result:
     return 200, {"markets": page, "cursor": cursor}
 
 
-def get_market(engine: Any, call: Call) -> Result:
+def get_market(engine: PaperEngine, call: Call) -> Result:
     return 200, {"market": engine.get_market(call.params["ticker"])}
 
 
-def orderbook(engine: Any, call: Call) -> Result:
+def orderbook(engine: PaperEngine, call: Call) -> Result:
     depth = call.query.integer("depth", default=0, minimum=0, maximum=100)
     return 200, engine.orderbook(call.params["ticker"], depth=depth)
 
 
-def list_trades(engine: Any, call: Call) -> Result:
+def list_trades(engine: PaperEngine, call: Call) -> Result:
     trades = engine.list_trades(ticker=call.query.text("ticker"), min_ts=_ts(call, "min_ts"),
                                 max_ts=_ts(call, "max_ts"))
     page, cursor = paginate(trades, call.query, lambda t: t.get("trade_id", ""), min_limit=0)
     return 200, {"trades": page, "cursor": cursor}
 
 
-def candlesticks(engine: Any, call: Call) -> Result:
+def candlesticks(engine: PaperEngine, call: Call) -> Result:
     engine.get_series(call.params["series_ticker"])  # 404 for an unknown series
     start = call.query.integer("start_ts", minimum=0)
     end = call.query.integer("end_ts", minimum=0)
@@ -168,11 +171,11 @@ def candlesticks(engine: Any, call: Call) -> Result:
 
 # --- portfolio reads --------------------------------------------------------------------------
 
-def balance(engine: Any, call: Call) -> Result:
+def balance(engine: PaperEngine, call: Call) -> Result:
     return 200, engine.balance(call.user)
 
 
-def positions(engine: Any, call: Call) -> Result:
+def positions(engine: PaperEngine, call: Call) -> Result:
     market_positions, event_positions = engine.positions(
         call.user, ticker=call.query.text("ticker"), event_ticker=call.query.text("event_ticker"))
     page, cursor = paginate(market_positions, call.query, lambda p: p.get("ticker", ""))
@@ -181,7 +184,7 @@ def positions(engine: Any, call: Call) -> Result:
     return 200, {"market_positions": page, "event_positions": events, "cursor": cursor}
 
 
-def list_orders(engine: Any, call: Call) -> Result:
+def list_orders(engine: PaperEngine, call: Call) -> Result:
     orders = engine.list_orders(call.user, ticker=call.query.text("ticker"),
                                 event_ticker=call.query.text("event_ticker"),
                                 status=call.query.choice("status", _ORDER_STATUSES),
@@ -190,15 +193,15 @@ def list_orders(engine: Any, call: Call) -> Result:
     return 200, {"orders": page, "cursor": cursor}
 
 
-def get_order(engine: Any, call: Call) -> Result:
+def get_order(engine: PaperEngine, call: Call) -> Result:
     return 200, {"order": engine.get_order(call.user, call.params["order_id"])}
 
 
-def queue_position(engine: Any, call: Call) -> Result:
+def queue_position(engine: PaperEngine, call: Call) -> Result:
     return 200, engine.queue_position(call.user, call.params["order_id"])
 
 
-def list_fills(engine: Any, call: Call) -> Result:
+def list_fills(engine: PaperEngine, call: Call) -> Result:
     fills = engine.list_fills(call.user, ticker=call.query.text("ticker"),
                               order_id=call.query.text("order_id"),
                               min_ts=_ts(call, "min_ts"), max_ts=_ts(call, "max_ts"))
@@ -206,7 +209,7 @@ def list_fills(engine: Any, call: Call) -> Result:
     return 200, {"fills": page, "cursor": cursor}
 
 
-def list_settlements(engine: Any, call: Call) -> Result:
+def list_settlements(engine: PaperEngine, call: Call) -> Result:
     settlements = engine.list_settlements(call.user, ticker=call.query.text("ticker"),
                                           event_ticker=call.query.text("event_ticker"),
                                           min_ts=_ts(call, "min_ts"), max_ts=_ts(call, "max_ts"))
@@ -215,37 +218,37 @@ def list_settlements(engine: Any, call: Call) -> Result:
     return 200, {"settlements": page, "cursor": cursor}
 
 
-def account_limits(engine: Any, call: Call) -> Result:
+def account_limits(engine: PaperEngine, call: Call) -> Result:
     return 200, engine.account_limits(call.user)
 
 
 # --- V2 order writes --------------------------------------------------------------------------
 
-def create_order(engine: Any, call: Call) -> Result:
+def create_order(engine: PaperEngine, call: Call) -> Result:
     return 201, engine.create_order(call.user, call.body())
 
 
-def cancel_order(engine: Any, call: Call) -> Result:
+def cancel_order(engine: PaperEngine, call: Call) -> Result:
     return 200, engine.cancel_order(call.user, call.params["order_id"])
 
 
-def amend_order(engine: Any, call: Call) -> Result:
+def amend_order(engine: PaperEngine, call: Call) -> Result:
     return 200, engine.amend_order(call.user, call.params["order_id"], call.body())
 
 
-def decrease_order(engine: Any, call: Call) -> Result:
+def decrease_order(engine: PaperEngine, call: Call) -> Result:
     return 200, engine.decrease_order(call.user, call.params["order_id"], call.body())
 
 
-def batch_create(engine: Any, call: Call) -> Result:
+def batch_create(engine: PaperEngine, call: Call) -> Result:
     return 201, engine.batch_create(call.user, call.body())
 
 
-def batch_cancel(engine: Any, call: Call) -> Result:
+def batch_cancel(engine: PaperEngine, call: Call) -> Result:
     return 200, engine.batch_cancel(call.user, call.body())
 
 
-def deprecated_v1(engine: Any, call: Call) -> Result:
+def deprecated_v1(engine: PaperEngine, call: Call) -> Result:
     raise ExchangeRejection(400, "deprecated_v1_order_endpoint", "Please switch to the V2 endpoints",
                             f"{call.method} {API_PREFIX}{call.path} was removed; use "
                             f"{API_PREFIX}/portfolio/events/orders")

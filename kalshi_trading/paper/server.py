@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import ExchangeRejection, UserInputError
@@ -21,9 +21,17 @@ from ..timeutil import parse_iso, to_iso_z, utc_now
 from .auth import KeyRegistry, ensure_paper_key
 from .dir_lock import DataDirLock
 from .faults import Fault, FaultInjector
-from .http_server import PaperHTTPServer, shutdown_promptly
+from .http_server import PaperHTTPServer, Reply, shutdown_promptly
 from .http_util import Query, bad_parameter, error_body
 from .routes import API_PREFIX, CREATE_ORDER_PATH, Call, allowed_methods, match_route
+
+if TYPE_CHECKING:  # annotations only: the engine and market data load lazily (the CLI's --help)
+    import requests
+
+    from .engine import PaperEngine
+    from .market_data.live import LiveRefresher
+    from .store import Store
+    from .universe import MarketUniverse
 
 __all__ = ["PaperApp", "Reply", "RunningExchange", "start_paper_exchange", "REPLAY_START_KEY",
            "STATE_FILE"]
@@ -43,19 +51,10 @@ _FAULT_REPLIES = {
 }
 
 
-@dataclass(frozen=True)
-class Reply:
-    """What to send back; `drop` means close the connection without answering."""
-
-    status: int = 200
-    body: Any = None
-    drop: bool = False
-
-
 class PaperApp:
     """Routing, auth, faults and error mapping, independent of the socket layer."""
 
-    def __init__(self, engine: Any, keys: KeyRegistry, faults: FaultInjector) -> None:
+    def __init__(self, engine: PaperEngine, keys: KeyRegistry, faults: FaultInjector) -> None:
         self.engine = engine
         self.keys = keys
         self.faults = faults
@@ -121,16 +120,16 @@ class RunningExchange:
     """A paper exchange serving in a background thread; `stop()` (or `with`) ends it."""
 
     base_url: str
-    engine: Any
+    engine: PaperEngine
     data_dir: Path
     key_id: str | None = field(default=None, repr=False)
     private_key_path: Path | None = field(default=None, repr=False)
     key_created: bool = False
     _server: PaperHTTPServer | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
-    _store: Any = field(default=None, repr=False)
-    _dir_lock: Any = field(default=None, repr=False)
-    live_refresh: Any = field(default=None, repr=False)   # the LiveRefresher on live data, else None
+    _store: Store | None = field(default=None, repr=False)
+    _dir_lock: DataDirLock | None = field(default=None, repr=False)
+    live_refresh: LiveRefresher | None = field(default=None, repr=False)   # on live data only
 
     @property
     def port(self) -> int:
@@ -163,9 +162,10 @@ class RunningExchange:
         self.stop()
 
 
-def _open_state(data_dir: Path, *, market_data: str, universe: Any, speed: float,
+def _open_state(data_dir: Path, *, market_data: str, universe: MarketUniverse | None, speed: float,
                 clock: Callable[[], datetime], on_notice: Callable[[str], None],
-                live_base_url: str | None, live_session: Any = None) -> tuple[Any, Any]:
+                live_base_url: str | None,
+                live_session: requests.Session | None = None) -> tuple[Store, PaperEngine]:
     """Open the store, pin the replay start in its meta, load the market data, build the engine."""
     from .engine import PaperEngine  # imported here: the engine is heavy and the CLI's --help is not
     from .store import Store
@@ -189,12 +189,12 @@ def _open_state(data_dir: Path, *, market_data: str, universe: Any, speed: float
                                      session=live_session)
         engine = PaperEngine(universe, store, clock=clock)
     except BaseException:
-        getattr(store, "close", lambda: None)()
+        store.close()
         raise
     return store, engine
 
 
-def _pinned_speed(store: Any, requested: float, on_notice: Callable[[str], None]) -> float:
+def _pinned_speed(store: Store, requested: float, on_notice: Callable[[str], None]) -> float:
     """The replay speed the account was created with: the timeline (when markets open, close and
     settle) is start + recorded time / speed, so another speed would rewrite history under the
     account's orders and settlements. A different request is refused with one notice line."""
@@ -210,14 +210,14 @@ def _pinned_speed(store: Any, requested: float, on_notice: Callable[[str], None]
 
 
 def start_paper_exchange(data_dir: Path, *, host: str = "127.0.0.1", port: int = 0,
-                         market_data: str = "bundled", universe: Any = None,
+                         market_data: str = "bundled", universe: MarketUniverse | None = None,
                          public_keys: Mapping[str, bytes] | None = None,
                          fail_rate: float = 0.0, lose_response_rate: float = 0.0,
                          seed: int | None = None, speed: float = 1.0,
                          clock: Callable[[], datetime] | None = None,
                          max_clock_skew_s: float = 30,
                          on_notice: Callable[[str], None] | None = None,
-                         live_base_url: str | None = None, live_session: Any = None,
+                         live_base_url: str | None = None, live_session: requests.Session | None = None,
                          live_refresh_interval: float | None = 5.0) -> RunningExchange:
     """Start the paper exchange in a background thread and return it serving.
 
@@ -250,7 +250,7 @@ def start_paper_exchange(data_dir: Path, *, host: str = "127.0.0.1", port: int =
     try:
         server = PaperHTTPServer((host, port), PaperApp(engine, keys, faults))
     except BaseException:
-        getattr(store, "close", lambda: None)()
+        store.close()
         dir_lock.release()
         raise
     from .market_data.sources import start_live_refresh

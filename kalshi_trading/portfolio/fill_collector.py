@@ -15,11 +15,11 @@ from operator import itemgetter
 from typing import Any, Callable, Iterable, Mapping
 
 from ..errors import ResponseFormatError, UserInputError
-from .fifo_ledger import Compact, MarketLedger, to_c2, to_m8, to_p6
 from ..models import Fill
 from ..money import parse_count, parse_dollars
 from ..order_request import BookSide
 from ..timeutil import parse_iso
+from .fifo_ledger import Compact, MarketLedger, to_c2, to_m8, to_p6
 
 __all__ = ["FillCollector"]
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .fifo_ledger import MarketLedger, SettlementClose
 from ..models import Settlement
 from ..money import CENT, ONE, ZERO, fmt_count, fmt_dollars
+from .fifo_ledger import MarketLedger, SettlementClose
 
 __all__ = ["SettlementCheck", "settlement_value", "reconcile_settlement", "COST_TOLERANCE"]
 

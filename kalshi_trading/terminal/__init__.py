@@ -1,4 +1,4 @@
 """What serves the terminal alone (`TradingCLI` and `MainApp`'s menu): the screens, the subcommand
-parser, runner and handlers, input parsing and the JSON views.
+parser and handlers, input parsing, table layout and the JSON views.
 
 Kept empty of imports: `python -m kalshi_trading --help` loads only the parser."""

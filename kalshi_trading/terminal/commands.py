@@ -1,10 +1,11 @@
-"""`python -m kalshi_trading [subcommand]`: the argument parser and the one error boundary.
+"""`python -m kalshi_trading [subcommand]`: the argument parser and its usage rules.
 
 No subcommand opens the interactive menu. Every subcommand runs the same functions the menu uses
 (see `command_handlers.py`), takes `--json` to print ONE Kalshi-shaped JSON document, and exits
 0 on success, 1 on an API or input error (one `Error: ...` line on stderr) and 2 on bad usage.
-Only `argparse` is imported at module level so `--help` stays fast; requests, cryptography and
-the paper exchange load when a command needs them.
+`main` parses and then hands the arguments to the app runner it is given (`MainApp`'s, wired by
+`__main__`), so this module never imports the app. Only `argparse` is imported at module level so
+`--help` stays fast; requests, cryptography and the paper exchange load when a command needs them.
 """
 
 from __future__ import annotations
@@ -14,11 +15,25 @@ import os
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
-from typing import Mapping, TextIO
+from typing import Mapping, Protocol, TextIO
 
-__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE"]
+from ..errors import UserInputError
+
+__all__ = ["main", "build_parser", "check_usage", "UsageError", "AppRunner", "EXIT_OK", "EXIT_ERROR",
+           "EXIT_USAGE"]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(UserInputError):
+    """A command line that argparse accepted but that makes no sense (exit code 2)."""
+
+
+class AppRunner(Protocol):
+    """Runs the menu (no command) or one parsed subcommand; returns the exit code, never raises."""
+
+    def __call__(self, args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: TextIO,
+                 environ: Mapping[str, str], dotenv_path: Path) -> int: ...
 PASSTHROUGH = ("paper-server", "paper-reset")
 
 
@@ -95,10 +110,23 @@ def _date_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--to", dest="date_to", metavar="DATE", help="inclusive; YYYY-MM-DD or ISO time")
 
 
-def main(argv: list[str] | None = None, *, stdin: TextIO | None = None,
+def check_usage(args: argparse.Namespace) -> None:
+    """The combinations argparse cannot express; `UsageError` names what is wrong."""
+    if args.command == "order":
+        if args.market and not args.worst_price:
+            raise UsageError("order --market needs --worst-price P (the worst price you accept)")
+        if args.worst_price and not args.market:
+            raise UsageError("--worst-price goes with --market; use --price for a limit order")
+        if args.market and args.tif == "gtc":
+            raise UsageError("order --market takes liquidity now: use --tif ioc or fok, not gtc")
+    if args.command == "cancel" and bool(args.order_id) == bool(args.all):
+        raise UsageError("cancel takes either ORDER_ID or --all")
+
+
+def main(argv: list[str] | None = None, *, run: AppRunner, stdin: TextIO | None = None,
          stdout: TextIO | None = None, stderr: TextIO | None = None,
          environ: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> int:
-    """Run one command line; never raises (except SystemExit-free), returns the exit code."""
+    """Parse one command line and `run` it; never raises, returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     stdin = stdin if stdin is not None else sys.stdin
     stdout = stdout if stdout is not None else sys.stdout
@@ -110,8 +138,11 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None,
             args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    from .command_runner import run  # lazy: loads the app only when there is work to do
-
+    try:
+        check_usage(args)
+    except UsageError as exc:
+        stderr.write(f"Error: {exc}\n")
+        return EXIT_USAGE
     return run(args, stdin=stdin, stdout=stdout, stderr=stderr,
                environ=os.environ if environ is None else environ,
                dotenv_path=Path.cwd() / ".env" if dotenv_path is None else dotenv_path)

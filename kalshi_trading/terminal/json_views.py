@@ -14,28 +14,16 @@ from decimal import Decimal
 from typing import Any
 
 from ..models import Balance, Fill, Market, MarketPosition, Order, Orderbook, Settlement
-from ..money import fmt_count, fmt_dollars
+from ..money import fmt_count, fmt_dollars_fine
 from ..timeutil import to_iso_z
 
 __all__ = ["dollars", "count", "iso", "market_json", "orderbook_json", "order_json", "fill_json",
-           "position_json", "settlement_json", "balance_json", "dumps", "to_jsonable", "cash"]
+           "position_json", "settlement_json", "balance_json", "dumps", "to_jsonable"]
 
 
 def dollars(amount: Decimal | None) -> str | None:
     """`"0.4200"`; six places when the amount needs them (portfolio fields go to $0.000001)."""
-    if amount is None:
-        return None
-    places = 4 if amount == amount.quantize(Decimal("0.0001")) else 6
-    return fmt_dollars(amount, places)
-
-
-def cash(amount: Decimal) -> str:
-    """A balance for the screen: `981.82` in whole cents, else all its places (`981.8250`).
-
-    Never rounded to the cent: $981.825 shown as $981.83 would promise money that is not there.
-    """
-    places = next((n for n in (2, 4) if amount == amount.quantize(Decimal(1).scaleb(-n))), 6)
-    return fmt_dollars(amount, places)
+    return None if amount is None else fmt_dollars_fine(amount)
 
 
 def count(value: Decimal | None) -> str | None:

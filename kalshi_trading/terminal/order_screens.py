@@ -11,28 +11,24 @@ from __future__ import annotations
 import json
 import textwrap
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Callable
 
 from ..config import Mode
-from ..errors import KalshiTradingError, TransientApiError, UserInputError
-from .json_views import cash
-from .input_parsing import (parse_action, parse_count, parse_expiry, parse_optional, parse_outcome,
-                            parse_positive_int, parse_price, parse_tif)
+from ..errors import KalshiTradingError, UserInputError
+from ..executor.intents import build_intent, price_on_grid
+from ..executor.order_preview import OrderPreview, SubmissionResult
 from ..models import Market, Order
-from ..money import CENT, ONE, ZERO, floor_to, fmt_count, fmt_dollars
-from ..order_request import Action, OrderIntent, OutcomeSide, TimeInForce, to_yes_price
-from .market_screens import ask_market, fmt_time
+from ..money import CENT, ONE, ZERO, floor_to, fmt_cash, fmt_count, fmt_dollars
+from ..order_request import Action, OrderIntent, OutcomeSide, TimeInForce
 from ..timeutil import from_unix, to_iso_z
 from ..trading_cli import Column, TradingCLI
+from .input_parsing import (parse_action, parse_count, parse_expiry, parse_optional, parse_outcome,
+                            parse_positive_int, parse_price, parse_tif)
+from .market_screens import ask_market, fmt_time
+from .services import AppServices
 
-if TYPE_CHECKING:
-    from ..main_app import MainApp
-    from ..executor.order_preview import OrderPreview
-    from ..trade_executor import SubmissionResult
-
-__all__ = ["MARKET", "price_on_grid", "build_intent", "preview_lines", "result_lines",
-           "confirm_order", "submit_or_explain", "place_order_screen", "open_orders_screen", "order_rows",
-           "ORDER_COLUMNS", "resting_orders", "placed_as"]
+__all__ = ["MARKET", "preview_lines", "result_lines", "confirm_order", "place_order_screen",
+           "open_orders_screen", "order_rows", "ORDER_COLUMNS"]
 
 MARKET = "market"
 ORDER_COLUMNS = (Column("#", align=">"), Column("order id", min_width=8), Column("ticker", whole=True),
@@ -41,35 +37,7 @@ ORDER_COLUMNS = (Column("#", align=">"), Column("order id", min_width=8), Column
                  Column("expires (UTC)", drop=2), Column("placed as", drop=5))
 
 
-def price_on_grid(market: Market, outcome: OutcomeSide, price: Decimal, what: str = "price") -> Decimal:
-    """`price` (in the outcome's terms) if its YES equivalent is on the market's grid; otherwise
-    the error names the nearest valid prices, in the same terms the trader typed."""
-    yes = to_yes_price(outcome, price)
-    grid = market.price_grid
-    if not grid.contains(yes):
-        terms = f" (YES {fmt_dollars(yes)})" if outcome is OutcomeSide.NO else ""
-        near = sorted({to_yes_price(outcome, grid.snap(yes, up=up)) for up in (False, True)})
-        raise UserInputError(f"{what} {fmt_dollars(price)}{terms} is not on {market.ticker}'s price "
-                             f"grid; nearest: {' or '.join(fmt_dollars(n) for n in near)} "
-                             f"(grid {grid.describe()})")
-    return price
-
-
-def build_intent(market: Market, *, action: Action, outcome: OutcomeSide, count: Decimal,
-                 price: Decimal, tif: TimeInForce, expiration_time: int | None = None,
-                 post_only: bool = False, reduce_only: bool = False, source: str = "menu") -> OrderIntent:
-    """An `OrderIntent` after the checks a typo would fail (grid, TIF combinations)."""
-    price_on_grid(market, outcome, price)
-    if expiration_time is not None and tif is not TimeInForce.GTC:
-        raise UserInputError("an expiry needs time in force gtc")
-    if post_only and tif is not TimeInForce.GTC:
-        raise UserInputError("post-only needs time in force gtc (it must rest, not take)")
-    return OrderIntent(ticker=market.ticker, action=action, outcome=outcome, count=count, price=price,
-                       time_in_force=tif, expiration_time=expiration_time, post_only=post_only,
-                       reduce_only=reduce_only, tags=(source,))
-
-
-def preview_lines(intent: OrderIntent, preview: "OrderPreview", width: int = 80) -> list[str]:
+def preview_lines(intent: OrderIntent, preview: OrderPreview, width: int = 80) -> list[str]:
     """The whole order, in the trader's terms and as the V2 request, with cost, fees and risk;
     long lines wrap under their own indent so nothing runs past the terminal's edge."""
     body = preview.request.to_api()
@@ -107,7 +75,7 @@ def wrap_lines(lines: list[str], width: int) -> list[str]:
     return out
 
 
-def _cash_lines(intent: OrderIntent, preview: "OrderPreview") -> list[str]:
+def _cash_lines(intent: OrderIntent, preview: OrderPreview) -> list[str]:
     """How the balance moves for the part that fills now, as the exchange books it.
 
     Positions net on the YES book: a bid first closes NO held (receiving the NO price) and then
@@ -136,19 +104,19 @@ def _cash_lines(intent: OrderIntent, preview: "OrderPreview") -> list[str]:
             f"({'; '.join(parts)}; in whole cents)"]
 
 
-def result_lines(result: "SubmissionResult", balance_before: Decimal | None = None,
+def result_lines(result: SubmissionResult, balance_before: Decimal | None = None,
                  balance_after: Decimal | None = None) -> list[str]:
     """What the exchange said: order id, status, filled, resting, average price (in the order's
     own terms: a NO order shows the NO price) and, when known, how the balance moved."""
-    head = "Already placed, not sent again" if getattr(result, "found_existing", False) else "Sent"
+    head = "Already placed, not sent again" if result.found_existing else "Sent"
     lines = [f"{head}: {result.describe()}"]
     if result.average_fill_price is not None and result.intent.outcome is OutcomeSide.NO:
         lines.append(f"  (YES book: {result.request.side.value} at average YES "
                      f"{fmt_dollars(result.average_fill_price)})")
     if balance_before is not None and balance_after is not None:
         change = balance_after - balance_before
-        lines.append(f"Balance: ${cash(balance_after)} (was ${cash(balance_before)}, "
-                     f"{'+' if change >= 0 else '-'}${cash(abs(change))})")
+        lines.append(f"Balance: ${fmt_cash(balance_after)} (was ${fmt_cash(balance_before)}, "
+                     f"{'+' if change >= 0 else '-'}${fmt_cash(abs(change))})")
     return lines + [f"Warning: {text}" for text in result.warnings]
 
 
@@ -167,19 +135,19 @@ def _price_or_market(market: Market, outcome: OutcomeSide) -> Callable[[str], De
     return parse
 
 
-def _ask_open_market(app: "MainApp") -> Market:
+def _ask_open_market(services: AppServices) -> Market:
     while True:
-        market = ask_market(app.cli, app.client)
+        market = ask_market(services.cli, services.client)
         if market.is_open:
             return market
-        app.cli.error(f"{market.ticker} is {market.status}; orders need an open market")
+        services.cli.error(f"{market.ticker} is {market.status}; orders need an open market")
 
 
-def place_order_screen(app: "MainApp") -> None:
+def place_order_screen(services: AppServices) -> None:
     """Menu 3: ask for every field, preview, confirm, submit."""
-    cli = app.cli
+    cli = services.cli
     cli.heading("Place order")
-    market = _ask_open_market(app)
+    market = _ask_open_market(services)
     cli.lines(wrap_lines(_quote_lines(market), cli.width))
     action = cli.ask("Buy or sell (b/s)", parse_action)
     outcome = cli.ask("YES or NO (y/n)", parse_outcome)
@@ -196,34 +164,21 @@ def place_order_screen(app: "MainApp") -> None:
         tif = cli.ask("Time in force (gtc/ioc/fok)", parse_tif, default="gtc")
         if tif is TimeInForce.GTC:
             expiry = cli.ask("Expiry (30m, 2h, 1d, ISO time; Enter for none)",
-                             parse_optional(lambda t: parse_expiry(t, now=app.clock())))
+                             parse_optional(lambda t: parse_expiry(t, now=services.clock())))
             post_only = cli.confirm("Post-only (rest only, never take)?")
     reduce_only = cli.confirm("Reduce-only (never grow the position)?")
     intent = build_intent(market, action=action, outcome=outcome, count=count, price=price, tif=tif,
                           expiration_time=expiry, post_only=post_only, reduce_only=reduce_only,
                           source=source)
-    preview = app.executor.preview(intent)
+    preview = services.executor.preview(intent)
     cli.lines(preview_lines(intent, preview, cli.width))
-    if not confirm_order(cli, app.config.mode, market.ticker):
+    if not confirm_order(cli, services.config.mode, market.ticker):
         cli.write("Not sent.")
         return
-    before = _balance(app)
-    result = submit_or_explain(app, intent)
-    cli.lines(wrap_lines(result_lines(result, before, _balance(app) if before is not None else None),
+    before = _balance(services)
+    result = services.executor.submit_interactive(intent)
+    cli.lines(wrap_lines(result_lines(result, before, _balance(services) if before is not None else None),
                          cli.width))
-
-
-def submit_or_explain(app: "MainApp", intent: OrderIntent) -> "SubmissionResult":
-    """`executor.submit`; Ctrl-C while the order is on its way becomes an error that says whether it
-    may have been placed (the trade log knows whether it was sent) and what a retry will do."""
-    try:
-        return app.executor.submit(intent)
-    except KeyboardInterrupt:
-        if app.logger.unanswered_submissions(intent.ticker):
-            raise TransientApiError("interrupted while sending: the order may or may not be placed. Check "
-                                    "open orders; the same order sent again is looked up first, never "
-                                    "placed twice") from None
-        raise UserInputError("interrupted; nothing was sent") from None
 
 
 def _quote_lines(market: Market) -> list[str]:
@@ -235,19 +190,15 @@ def _quote_lines(market: Market) -> list[str]:
             f"  price grid {market.price_grid.describe()}"]
 
 
-def _balance(app: "MainApp") -> Decimal | None:
+def _balance(services: AppServices) -> Decimal | None:
     """The balance for the before/after line; a failed read only leaves that line out."""
     try:
-        return app.client.get_balance().balance
+        return services.client.get_balance().balance
     except KalshiTradingError:
         return None
 
 
 # --- open orders ---------------------------------------------------------------------------
-
-def resting_orders(app: "MainApp", ticker: str | None = None) -> list[Order]:
-    return list(app.client.iter_orders(status="resting", ticker=ticker))
-
 
 def order_rows(orders: list[Order], placed: dict[str, str] | None = None) -> list[list[str]]:
     """Table rows; `placed` maps order id -> the trader's own terms (see `placed_as`)."""
@@ -258,54 +209,34 @@ def order_rows(orders: list[Order], placed: dict[str, str] | None = None) -> lis
             for i, o in enumerate(orders, start=1)]
 
 
-def placed_as(app: "MainApp") -> dict[str, str]:
-    """Order id -> `buy NO @ 0.5500`, from this app's trade log (orders placed elsewhere: absent).
-
-    The exchange only knows the YES book side; the log remembers what the trader asked for.
-    """
-    try:
-        records = app.logger.query(event_types=["submission", "amend"])
-    except Exception:  # noqa: BLE001 - a decoration: an unreadable log must not hide the orders
-        return {}
-    terms: dict[str, tuple[str, str]] = {}   # order id -> (action, outcome) as placed
-    out: dict[str, str] = {}
-    for rec in records:                      # oldest first: an amend overrides the price
-        order_id = rec.get("order_id")
-        if rec.get("event_type") == "submission" and order_id and rec.get("action"):
-            terms[order_id] = (str(rec["action"]), str(rec.get("outcome_side", "")))
-        if order_id in terms and terms[order_id][1] in ("yes", "no"):
-            action, side = terms[order_id]
-            price = rec.get("no_price_dollars" if side == "no" else "yes_price_dollars")
-            if price:
-                out[order_id] = f"{action} {side.upper()} @ {price}"
-    return out
-
-
 def _short_tif(tif: str) -> str:
     """`gtc`/`ioc`/`fok`; `-` when the exchange does not say (Kalshi's Order has no such field)."""
     return {"good_till_canceled": "gtc", "immediate_or_cancel": "ioc", "fill_or_kill": "fok"}.get(tif, tif) or "-"
 
 
-def open_orders_screen(app: "MainApp") -> None:
+def open_orders_screen(services: AppServices) -> None:
     """Menu 4: list resting orders; cancel, amend, decrease, cancel all; Enter goes back."""
-    cli = app.cli
-    actions = {"c": _cancel_one, "a": _amend, "d": _decrease, "x": _cancel_all}
+    cli = services.cli
+    actions: dict[str, OrderAction] = {"c": _cancel_one, "a": _amend, "d": _decrease, "x": _cancel_all}
     while True:
         cli.heading("Open orders")
-        orders = resting_orders(app)
+        orders = list(services.client.iter_orders(status="resting"))
         if not orders:
             cli.write("No resting orders.")
             return
-        cli.table(ORDER_COLUMNS, order_rows(orders, placed_as(app)))
+        cli.table(ORDER_COLUMNS, order_rows(orders, services.history.placed_as()))
         cli.write("  (side is on the YES book: bid = buy YES / sell NO, ask = sell YES / buy NO)")
         cli.write("  c) cancel one   a) amend   d) decrease   x) cancel all   Enter) back")
         choice = cli.ask("Action", parse_optional(lambda t: _menu_choice(t, actions)))
         if choice is None:
             return
-        choice(app, orders)
+        choice(services, orders)
 
 
-def _menu_choice(text: str, actions: dict) -> Any:
+OrderAction = Callable[[AppServices, list[Order]], None]
+
+
+def _menu_choice(text: str, actions: dict[str, OrderAction]) -> OrderAction:
     key = text.strip().lower()
     if key not in actions:
         raise UserInputError(f"choose c, a, d or x (Enter to go back), not {text.strip()!r}")
@@ -326,23 +257,23 @@ def _describe(order: Order) -> str:
             f"{fmt_dollars(order.yes_price)} = NO {fmt_dollars(ONE - order.yes_price)} (order {order.order_id})")
 
 
-def _cancel_one(app: "MainApp", orders: list[Order]) -> None:
-    order = _pick(app.cli, orders)
+def _cancel_one(services: AppServices, orders: list[Order]) -> None:
+    order = _pick(services.cli, orders)
     if order is None:
         return
-    if app.cli.confirm(f"Cancel {_describe(order)}?"):
-        app.executor.cancel(order.order_id)
-        app.cli.write(f"Canceled {order.order_id}.")
+    if services.cli.confirm(f"Cancel {_describe(order)}?"):
+        services.executor.cancel(order.order_id)
+        services.cli.write(f"Canceled {order.order_id}.")
     else:
-        app.cli.write("Kept.")
+        services.cli.write("Kept.")
 
 
-def _amend(app: "MainApp", orders: list[Order]) -> None:
-    cli = app.cli
+def _amend(services: AppServices, orders: list[Order]) -> None:
+    cli = services.cli
     order = _pick(cli, orders)
     if order is None:
         return
-    market = app.client.get_market(order.ticker)
+    market = services.client.get_market(order.ticker)
     price = cli.ask(f"New YES price in dollars (Enter keeps YES {fmt_dollars(order.yes_price)} = NO "
                     f"{fmt_dollars(ONE - order.yes_price)})", parse_optional(
         lambda t: price_on_grid(market, OutcomeSide.YES, parse_price(t, what="YES price"))))
@@ -360,7 +291,7 @@ def _amend(app: "MainApp", orders: list[Order]) -> None:
     if not cli.confirm("Send this amendment?"):
         cli.write("Not sent.")
         return
-    app.executor.amend(order.order_id, price=price, count=count)
+    services.executor.amend(order.order_id, price=price, count=count)
     cli.write(f"Amended {order.order_id}.")
 
 
@@ -372,8 +303,8 @@ def _total_size(text: str, order: Order) -> Decimal:
     return count
 
 
-def _decrease(app: "MainApp", orders: list[Order]) -> None:
-    cli = app.cli
+def _decrease(services: AppServices, orders: list[Order]) -> None:
+    cli = services.cli
     order = _pick(cli, orders)
     if order is None:
         return
@@ -382,13 +313,13 @@ def _decrease(app: "MainApp", orders: list[Order]) -> None:
     if not cli.confirm(f"Reduce {_describe(order)} by {fmt_count(by)}?"):
         cli.write("Not sent.")
         return
-    app.executor.decrease(order.order_id, reduce_by=by)
+    services.executor.decrease(order.order_id, reduce_by=by)
     cli.write(f"Decreased {order.order_id} by {fmt_count(by)}.")
 
 
-def _cancel_all(app: "MainApp", orders: list[Order]) -> None:
-    if not app.cli.confirm(f"Cancel ALL {len(orders)} resting order(s)?"):
-        app.cli.write("Kept.")
+def _cancel_all(services: AppServices, orders: list[Order]) -> None:
+    if not services.cli.confirm(f"Cancel ALL {len(orders)} resting order(s)?"):
+        services.cli.write("Kept.")
         return
-    canceled = app.executor.cancel_all()
-    app.cli.write(f"Canceled {canceled} order(s).")
+    canceled = services.executor.cancel_all()
+    services.cli.write(f"Canceled {canceled} order(s).")

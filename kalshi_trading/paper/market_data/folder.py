@@ -1,7 +1,7 @@
 """A folder of recorded raw API responses (any wire era) as a `MarketUniverse`.
 
 Every `*.json` file under the folder is read; what it holds is told by its keys (see
-market_data_wire.classify), so file names do not matter except to name an orderbook's ticker. A
+wire.classify), so file names do not matter except to name an orderbook's ticker. A
 file that is not JSON, or not a response we use, is skipped and the rest still load.
 
 Clock: the folder is dated by the latest `_metadata.recorded_at`, else by the latest creation,
@@ -23,10 +23,10 @@ from typing import Callable
 from ...errors import KalshiTradingError
 from ...money import PriceGrid
 from ...timeutil import parse_iso, to_iso_z
-from .books import MODEST_SIDE_DEPTH, book_from_top, top_of_book_fields
-from .wire import (ClockMap, Recording, classify, normalize_event, normalize_market,
-                               normalize_series, observed_times, read_book, read_trade, unwrap)
 from ..universe import BookSnapshot, MarketUniverse, MarketUpdate, synthetic_series
+from .books import MODEST_SIDE_DEPTH, book_from_top, top_of_book_fields
+from .wire import (ClockMap, Recording, classify, normalize_event, normalize_market, normalize_series,
+                   observed_times, read_book, read_trade, unwrap)
 
 __all__ = ["STATIC_MIN_OPEN", "load_dir", "finish_universe"]
 

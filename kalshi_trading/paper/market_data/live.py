@@ -37,9 +37,9 @@ import requests
 
 from ...errors import KalshiTradingError
 from ...money import ONE, ZERO, parse_dollars
+from ..universe import BookSnapshot, MarketUniverse, MarketUpdate
 from .folder import finish_universe
 from .wire import ClockMap, normalize_event, normalize_market, normalize_series, read_book
-from ..universe import BookSnapshot, MarketUniverse, MarketUpdate
 
 if TYPE_CHECKING:  # annotations only; the engine is loaded lazily (the CLI's --help)
     from ..engine import PaperEngine

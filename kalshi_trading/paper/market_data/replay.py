@@ -23,8 +23,9 @@ from pathlib import Path
 
 from ...money import ONE, ZERO, PriceGrid, fmt_dollars
 from ...timeutil import to_iso_z
+from ..universe import (BookSnapshot, MarketUniverse, MarketUpdate, TradePrint, synthetic_market,
+                        synthetic_series)
 from .books import TAPERED_DECI_CENT, book_from_top, top_of_book_fields
-from ..universe import BookSnapshot, MarketUniverse, MarketUpdate, TradePrint, synthetic_market, synthetic_series
 
 __all__ = ["REPLAY_FILE", "SLOT_SPACING", "LEAD_SLOTS", "SETTLE_AFTER", "KEEP_BEHIND", "HORIZON",
            "MAX_SLOTS", "load_replay"]

@@ -5,12 +5,12 @@
 the replay clock (recorded time runs `speed` times faster from `start`), so the engine only
 compares them with wall time. Modules:
 
-market_data_wire.py    any wire era -> era-3 dicts; what a recorded file holds
-market_data_books.py   price levels from a top of book and a depth
-market_data_dir.py     a folder of recorded responses
-market_data_replay.py  the recorded 15-minute XRP markets, replayed open -> settle, cycling
-market_data_live.py    a bounded snapshot of production's public endpoints, and `LiveRefresher`,
-                       which keeps the books users care about fresh while the exchange runs
+wire.py     any wire era -> era-3 dicts; what a recorded file holds
+books.py    price levels from a top of book and a depth
+folder.py   a folder of recorded responses
+replay.py   the recorded 15-minute XRP markets, replayed open -> settle, cycling
+live.py     a bounded snapshot of production's public endpoints, and `LiveRefresher`,
+            which keeps the books users care about fresh while the exchange runs
 """
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import requests
 
+from ..universe import MarketUniverse
 from .folder import load_dir
 from .live import DEFAULT_MAX_MARKETS, LiveDataUnavailable, LiveRefresher, load_live
 from .replay import load_replay
-from ..universe import MarketUniverse
+
+if TYPE_CHECKING:  # annotations only; the engine is loaded lazily (the CLI's --help)
+    from ..engine import PaperEngine
 
 __all__ = ["PROD_PUBLIC_URL", "BUNDLED_DIR", "load_universe", "load_bundled", "print_to_stderr",
            "start_live_refresh"]
@@ -81,7 +84,7 @@ def load_universe(spec: str = "bundled", *, start: datetime, speed: float = 1.0,
 
 
 
-def start_live_refresh(engine: Any, *, market_data: str, universe_given: bool, live_base_url: str | None,
+def start_live_refresh(engine: PaperEngine, *, market_data: str, universe_given: bool, live_base_url: str | None,
                        session: requests.Session | None, interval: float | None,
                        clock: Callable[[], datetime]) -> LiveRefresher | None:
     """A started `LiveRefresher` (hooked to `engine.on_market_read`) when the engine trades on live
