@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from .terminal.commands import main as parse_and_run  # the parser only: argparse, nothing heavy
+
 
 def _run_app(args: Any, **streams: Any) -> int:
     from .main_app import run_command_line  # lazy: heavy modules load only when needed
@@ -20,8 +22,6 @@ def main(argv: list[str] | None = None, **streams: Any) -> int:
     """Run one command line (`argv`, default `sys.argv[1:]`); returns the exit code.
 
     `streams` (stdin, stdout, stderr, environ, dotenv_path) let tests run it in-process."""
-    from .terminal.commands import main as parse_and_run  # the parser only: argparse, nothing heavy
-
     return parse_and_run(argv, run=_run_app, **streams)
 
 

@@ -19,6 +19,7 @@ from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
 from .client.rate_limiter import TIERS
+from .client.signing import key_id_problem, load_private_key
 from .errors import ConfigError, UserInputError
 from .money import fmt_count, fmt_dollars, to_decimal
 
@@ -187,7 +188,6 @@ class _Builder:
         if key_id is None:
             self.problems.append(f"KALSHI_API_KEY_ID is missing (required {why})")
         else:
-            from .client.signing import key_id_problem  # local, as in _check_key_file
             problem = key_id_problem(key_id)
             if problem:
                 self.problems.append(problem)
@@ -209,7 +209,6 @@ class _Builder:
             return None
 
     def _check_key_file(self, path: Path) -> None:
-        from .client.signing import load_private_key  # local: signing imports requests, config need not
         try:
             load_private_key(path)
         except ConfigError as exc:

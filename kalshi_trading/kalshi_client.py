@@ -22,6 +22,7 @@ import requests
 from .client.order_writes import OrderWrites, seg as _seg
 from .client.pagination import EVENTS_MAX_LIMIT, MAX_LIMIT, Progress, iter_pages
 from .client.rate_limiter import RateLimiter
+from .client.signing import KalshiSigner
 from .client.transport import HttpTransport, RetryPolicy
 from .errors import ResponseFormatError, UserInputError
 from .models import (AccountLimits, Balance, Candlestick, Event, ExchangeStatus, Fill, HistoricalCutoff,
@@ -72,7 +73,6 @@ class KalshiClient(OrderWrites):
     def for_config(cls, config: "Config", *, base_url: str | None = None, key_id: str | None = None,
                    private_key_path: Path | None = None, **kwargs: Any) -> "KalshiClient":
         """A client signed with the configured key (or the given one) and limited to its tier."""
-        from .client.signing import KalshiSigner
         url = base_url or config.base_url
         kid, path = key_id or config.key_id, private_key_path or config.private_key_path
         if url is None:

@@ -22,25 +22,33 @@ import logging
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping, TextIO
+from typing import Callable, Mapping, TextIO
 
+import requests
+
+from .audit.trade_history import TradeHistory
+from .client.rate_limiter import RateLimiter
+from .client.signing import KalshiSigner, load_private_key
 from .config import Config, Mode
 from .errors import ConfigError, KalshiTradingError
+from .kalshi_client import KalshiClient
+from .money import fmt_cash
+from .paper.auth import KEY_ID_FILE, PRIVATE_KEY_FILE
+from .paper.server import RunningExchange, start_paper_exchange
+from .paper.universe import MarketUniverse
+from .portfolio_tracker import PortfolioTracker
+from .strategies import discover_strategies
+from .terminal import history_screens as history, market_screens as markets, order_screens as orders
+from .terminal.command_handlers import HANDLERS
+from .terminal.commands import EXIT_ERROR, EXIT_OK
+from .terminal.json_views import dumps
+from .terminal.services import AppServices
 from .timeutil import Clock, to_iso_z, utc_now
+from .trade_executor import TradeExecutor
+from .trade_logger import TradeLogger
 from .trading_cli import EndOfInput, TradingCLI
 
-if TYPE_CHECKING:  # the runtime imports are in `build`: `--help` loads this module's parser path only
-    import requests
-
-    from .client.rate_limiter import RateLimiter
-    from .kalshi_client import KalshiClient
-    from .paper.server import RunningExchange
-    from .paper.universe import MarketUniverse
-    from .terminal.services import AppServices
-
 __all__ = ["MainApp", "MenuItem", "ErrorLog", "ERRORS_LOG", "run_command_line"]
-
-EXIT_OK, EXIT_ERROR = 0, 1
 
 ERRORS_LOG = "errors.log"
 APP_LOG = "app.log"
@@ -100,26 +108,11 @@ class MainApp:
         """Construct the whole session for `config`; every dependency is passed explicitly.
 
         `client_options` go to `KalshiClient` (tests: fewer retries, no real sleeps)."""
-        # Imported here, not at the top: `python -m kalshi_trading --help` must not load
-        # requests, cryptography or the paper exchange.
-        import requests
-
-        from .audit.trade_history import TradeHistory
-        from .client.rate_limiter import RateLimiter
-        from .client.signing import KalshiSigner, load_private_key
-        from .kalshi_client import KalshiClient
-        from .portfolio_tracker import PortfolioTracker
-        from .strategies import discover_strategies
-        from .terminal.services import AppServices
-        from .trade_executor import TradeExecutor
-        from .trade_logger import TradeLogger
-
         clock = clock or utc_now
         closers: list[Callable[[], None]] = [_log_to_file(config.log_dir)]
         exchange = None
         try:
             if config.mode is Mode.PAPER and config.base_url is None:
-                from .paper.server import start_paper_exchange
                 exchange = start_paper_exchange(config.paper_dir, market_data=market_data,
                                                 universe=paper_universe)
                 closers.append(exchange.stop)
@@ -163,7 +156,6 @@ class MainApp:
     # --- the menu ------------------------------------------------------------------------
 
     def menu_items(self) -> list[MenuItem]:
-        from .terminal import history_screens as history, market_screens as markets, order_screens as orders
         s = self.services
         return [
             MenuItem("1", "m", "Markets", lambda: markets.show_markets_menu(s.cli, s.client)),
@@ -240,7 +232,6 @@ class MainApp:
 
     def show_banner(self) -> None:
         """Environment, base URL and balance; production is impossible to miss."""
-        from .money import fmt_cash
         mode = self.services.config.mode
         if mode is Mode.PROD:
             bar = "!" * min(self.cli.width, 72)
@@ -296,7 +287,6 @@ def _credentials(config: Config) -> tuple[str, Path]:
     if config.key_id and config.private_key_path:
         return config.key_id, config.private_key_path
     if config.mode is Mode.PAPER:
-        from .paper.auth import KEY_ID_FILE, PRIVATE_KEY_FILE
         key_file, id_file = config.paper_dir / PRIVATE_KEY_FILE, config.paper_dir / KEY_ID_FILE
         if key_file.is_file() and id_file.is_file():
             return id_file.read_text(encoding="ascii").strip(), key_file
@@ -349,8 +339,6 @@ def run_command_line(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO,
 
 def _run_with_config(args: argparse.Namespace, config: Config, *, stdin: TextIO, stdout: TextIO,
                      stderr: TextIO) -> int:
-    from .terminal.command_handlers import HANDLERS
-    from .terminal.json_views import dumps
     if args.command is None:
         with MainApp.build(config, stdin=stdin, stdout=stdout) as app:
             return app.run()

@@ -128,14 +128,14 @@ def paper_reset_main(argv: list[str], *, stdin: TextIO = sys.stdin, stdout: Text
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    from .server import STATE_FILE
+    from .server import STATE_FILE  # lazily, like start_paper_exchange: keeps --help fast
 
     data_dir = args.data_dir.expanduser() if args.data_dir else default_data_dir()
     targets = [data_dir / name for name in (STATE_FILE, f"{STATE_FILE}-wal", f"{STATE_FILE}-shm",
                                             f"{STATE_FILE}-journal")]
     present = [path for path in targets if path.exists()]
     if present:
-        from .dir_lock import DataDirLock
+        from .dir_lock import DataDirLock  # lazily: only when there are files to delete
 
         try:   # deleting the files under a running exchange would lose nothing it holds in memory
             DataDirLock.acquire(data_dir).release()

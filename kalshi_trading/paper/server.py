@@ -13,25 +13,24 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import parse_qs, urlsplit
+
+import requests
 
 from ..errors import ExchangeRejection, UserInputError
 from ..timeutil import parse_iso, to_iso_z, utc_now
 from .auth import KeyRegistry, ensure_paper_key
 from .dir_lock import DataDirLock
+from .engine import PaperEngine
 from .faults import Fault, FaultInjector
 from .http_server import PaperHTTPServer, Reply, shutdown_promptly
 from .http_util import Query, bad_parameter, error_body
+from .market_data.live import LiveRefresher
+from .market_data.sources import PROD_PUBLIC_URL, load_universe, start_live_refresh
 from .routes import API_PREFIX, CREATE_ORDER_PATH, Call, allowed_methods, match_route
-
-if TYPE_CHECKING:  # annotations only: the engine and market data load lazily (the CLI's --help)
-    import requests
-
-    from .engine import PaperEngine
-    from .market_data.live import LiveRefresher
-    from .store import Store
-    from .universe import MarketUniverse
+from .store import Store
+from .universe import MarketUniverse
 
 __all__ = ["PaperApp", "Reply", "RunningExchange", "start_paper_exchange", "REPLAY_START_KEY",
            "STATE_FILE"]
@@ -167,8 +166,6 @@ def _open_state(data_dir: Path, *, market_data: str, universe: MarketUniverse | 
                 live_base_url: str | None,
                 live_session: requests.Session | None = None) -> tuple[Store, PaperEngine]:
     """Open the store, pin the replay start in its meta, load the market data, build the engine."""
-    from .engine import PaperEngine  # imported here: the engine is heavy and the CLI's --help is not
-    from .store import Store
 
     store = Store(data_dir / STATE_FILE)
     try:
@@ -182,8 +179,6 @@ def _open_state(data_dir: Path, *, market_data: str, universe: MarketUniverse | 
             store.set_meta(REPLAY_START_KEY, to_iso_z(replay_start))
             store.set_meta(REPLAY_SPEED_KEY, repr(float(speed)))
         if universe is None:
-            from .market_data.sources import PROD_PUBLIC_URL, load_universe
-
             universe = load_universe(market_data, start=replay_start, speed=speed, now=clock(),
                                      on_notice=on_notice, live_base_url=live_base_url or PROD_PUBLIC_URL,
                                      session=live_session)
@@ -253,8 +248,6 @@ def start_paper_exchange(data_dir: Path, *, host: str = "127.0.0.1", port: int =
         store.close()
         dir_lock.release()
         raise
-    from .market_data.sources import start_live_refresh
-
     refresher = start_live_refresh(engine, market_data=market_data, universe_given=universe is not None,
                                    live_base_url=live_base_url, session=live_session,
                                    interval=live_refresh_interval, clock=clock)

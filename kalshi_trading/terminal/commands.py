@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Mapping, Protocol, TextIO
 
 from ..errors import UserInputError
+from ..paper import cli as paper_cli
 
 __all__ = ["main", "build_parser", "check_usage", "UsageError", "AppRunner", "EXIT_OK", "EXIT_ERROR",
            "EXIT_USAGE"]
@@ -151,7 +152,6 @@ def main(argv: list[str] | None = None, *, run: AppRunner, stdin: TextIO | None 
 def _passthrough(argv: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     """`paper-server` and `paper-reset` belong to the paper exchange's own command line."""
     try:
-        from ..paper import cli as paper_cli
         if argv[0] == "paper-server":
             with redirect_stdout(stdout), redirect_stderr(stderr):
                 return int(paper_cli.paper_server_main(argv[1:]) or 0)
