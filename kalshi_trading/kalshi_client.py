@@ -184,9 +184,11 @@ class KalshiClient(OrderWrites):
         return self._pages("/portfolio/fills", "fills", Fill.from_api, params, progress)
 
     def iter_settlements(self, *, ticker: str | None = None, event_ticker: str | None = None,
+                         min_ts: Timestamp = None, max_ts: Timestamp = None,
                          progress: Progress | None = None) -> Iterator[Settlement]:
-        return self._pages("/portfolio/settlements", "settlements", Settlement.from_api,
-                           {"ticker": ticker, "event_ticker": event_ticker}, progress)
+        params = {"ticker": ticker, "event_ticker": event_ticker, "min_ts": _ts(min_ts),
+                  "max_ts": _ts(max_ts)}
+        return self._pages("/portfolio/settlements", "settlements", Settlement.from_api, params, progress)
 
     def get_historical_cutoff(self) -> HistoricalCutoff:
         return HistoricalCutoff.from_api(self._get("/historical/cutoff"))

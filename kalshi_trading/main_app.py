@@ -3,12 +3,16 @@
 `MainApp.build(config, ...)` constructs the session, signer, client, trade logger, portfolio
 tracker, executor, strategy registry and CLI once and hands each its dependencies; nothing is a
 module-level singleton, so tests build a whole app against a loopback paper exchange with their
-own stdin/stdout. In paper mode without `KALSHI_BASE_URL` it starts the embedded paper exchange.
+own stdin/stdout. In paper mode without `KALSHI_BASE_URL` it starts the paper folder's embedded
+exchange, or joins it when another session already did (paper/shared_exchange.py), and each
+account's trail goes in its own home under the log folder (audit/account_home.py).
 
 The loop is built for clumsy fingers: an empty line or unknown key only redraws the menu (never
-repeats an action); Ctrl-C inside a screen returns to the menu; Ctrl-C or end of input at the menu
-exits with logs flushed; `KalshiTradingError` prints one line; anything unexpected is written with
-its traceback to `errors.log` and shown as one line, and the loop goes on.
+repeats an action); after the first screen the menu is one line, so a screen's result stays on an
+80x24 terminal (`?` or an empty line shows the full one); Ctrl-C or Ctrl-D (end of input) inside a
+screen returns to the menu; either at the menu exits with logs flushed, saying how many resting
+orders stay on the exchange; `KalshiTradingError` prints one line; anything unexpected is written
+with its traceback to `errors.log` and shown as one line, and the loop goes on.
 
 `run_command_line` is the error boundary of every run (menu or one subcommand): it maps errors to
 exit codes, so no traceback reaches the user. Screens and subcommand handlers receive the typed
@@ -26,42 +30,39 @@ from typing import Callable, Mapping, TextIO
 
 import requests
 
+from .audit.account_home import AccountHome, AccountHomes, AccountIdentity
+from .audit.legacy_trail import adopt_legacy_trail
 from .audit.trade_history import TradeHistory
 from .client.rate_limiter import RateLimiter
 from .client.signing import KalshiSigner, load_private_key
 from .config import Config, Mode
-from .errors import ConfigError, KalshiTradingError
+from .errors import ConfigError, KalshiTradingError, NotFoundError
 from .kalshi_client import KalshiClient
-from .money import fmt_cash
 from .paper.auth import KEY_ID_FILE, PRIVATE_KEY_FILE
-from .paper.server import RunningExchange, start_paper_exchange
+from .paper.server import RunningExchange
+from .paper.shared_exchange import SharedExchange, embedded_exchange, published_account_id
 from .paper.universe import MarketUniverse
 from .portfolio_tracker import PortfolioTracker
 from .strategies import discover_strategies
-from .terminal import history_screens as history, market_screens as markets, order_screens as orders
+from .terminal import (history_screens as history, market_screens as markets, order_screens as orders,
+                       watch_screen as watch)
 from .terminal.command_handlers import HANDLERS
 from .terminal.commands import EXIT_ERROR, EXIT_OK
+from .terminal.error_text import error_line
 from .terminal.json_views import dumps
+from .terminal.menu import FULL_MENU, MenuItem, banner_lines, menu_lines
+from .terminal.notices import ActivityFeed
+from .terminal.screen_links import ScreenLinks, ScreenSession
 from .terminal.services import AppServices
 from .timeutil import Clock, to_iso_z, utc_now
 from .trade_executor import TradeExecutor
 from .trade_logger import TradeLogger
-from .trading_cli import EndOfInput, TradingCLI
+from .trading_cli import EndOfInput, OutputClosed, TradingCLI
 
-__all__ = ["MainApp", "MenuItem", "ErrorLog", "ERRORS_LOG", "run_command_line"]
+__all__ = ["MainApp", "ErrorLog", "ERRORS_LOG", "run_command_line"]
 
 ERRORS_LOG = "errors.log"
 APP_LOG = "app.log"
-
-
-@dataclass(frozen=True)
-class MenuItem:
-    """One menu line: its number, a letter shortcut, a label and what it does."""
-
-    key: str
-    letter: str
-    label: str
-    action: Callable[[], None]
 
 
 class ErrorLog:
@@ -88,8 +89,10 @@ class MainApp:
 
     services: AppServices
     error_log: ErrorLog
-    exchange: RunningExchange | None = None   # the embedded exchange, when this app started one
+    # the embedded exchange: the paper folder's shared one (started or joined), or one in-process
+    exchange: RunningExchange | SharedExchange | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    screens: ScreenSession | None = field(default=None, repr=False)   # made when the menu starts
 
     @property
     def cli(self) -> TradingCLI:
@@ -113,9 +116,8 @@ class MainApp:
         exchange = None
         try:
             if config.mode is Mode.PAPER and config.base_url is None:
-                exchange = start_paper_exchange(config.paper_dir, market_data=market_data,
-                                                universe=paper_universe)
-                closers.append(exchange.stop)
+                exchange = embedded_exchange(config.paper_dir, market_data=market_data, universe=paper_universe)
+                closers.append(exchange.leave if isinstance(exchange, SharedExchange) else exchange.stop)
                 base_url, key_id, key_path = exchange.base_url, exchange.key_id, exchange.private_key_path
             else:
                 base_url = config.base_url or ""
@@ -126,10 +128,14 @@ class MainApp:
                                   rate_limiter=rate_limiter or RateLimiter(config.rate_tier),
                                   **(client_options or {}))  # type: ignore[arg-type]
             closers.append(client.close)
-            logger = TradeLogger(config.log_dir, clock=clock)
+            home, notices = _account_home(config, exchange, base_url, key_id, client, clock)
+            logger = TradeLogger(home.trail_dir, clock=clock)
             closers.append(logger.close)
+            cli = TradingCLI(stdin, stdout, terminal_size=terminal_size)
+            for notice in notices:
+                cli.write(notice)
             services = AppServices(
-                config=config, cli=TradingCLI(stdin, stdout, terminal_size=terminal_size),
+                config=config, cli=cli,
                 client=client, logger=logger, history=TradeHistory(client, logger, clock=clock),
                 tracker=PortfolioTracker(client, clock=clock),
                 executor=TradeExecutor(client, logger, config.risk, clock=clock),
@@ -156,18 +162,29 @@ class MainApp:
     # --- the menu ------------------------------------------------------------------------
 
     def menu_items(self) -> list[MenuItem]:
-        s = self.services
+        s, screens = self.services, self._screen_session()
+        links = screens.links
         return [
-            MenuItem("1", "m", "Markets", lambda: markets.show_markets_menu(s.cli, s.client)),
-            MenuItem("2", "b", "Order book", lambda: markets.show_book(s.cli, s.client)),
-            MenuItem("3", "p", "Place order", lambda: orders.place_order_screen(s)),
+            MenuItem("1", "m", "Markets", lambda: markets.show_markets_menu(s.cli, s.client, links=links)),
+            MenuItem("2", "b", "Order book", lambda: markets.show_book(s.cli, s.client, links=links)),
+            MenuItem("3", "p", "Place order", lambda: orders.place_order_screen(s, links)),
             MenuItem("4", "o", "Open orders", lambda: orders.open_orders_screen(s)),
             MenuItem("5", "f", "Portfolio", lambda: history.portfolio_screen(s)),
             MenuItem("6", "h", "Trade history", lambda: history.history_screen(s)),
             MenuItem("7", "s", "Strategies", lambda: history.strategies_screen(s)),
             MenuItem("8", "t", "Settings", lambda: history.settings_screen(s)),
+            MenuItem("9", "w", "Watch", lambda: watch.watch_screen(s, screens)),
             MenuItem("0", "q", "Exit", lambda: None),
         ]
+
+    def _screen_session(self) -> ScreenSession:
+        """What the screens share this session (last ticker, links, watchlist, the notice feed)."""
+        if self.screens is None:
+            s = self.services
+            self.screens = ScreenSession(
+                feed=ActivityFeed(s.client, s.logger, clock=s.clock),
+                links=ScreenLinks(open_order=lambda links: orders.place_order_screen(s, links)))
+        return self.screens
 
     def run(self) -> int:
         """The menu loop; returns the process exit code (0: the user left)."""
@@ -178,28 +195,34 @@ class MainApp:
                 self.show_banner()
             except KalshiTradingError as exc:
                 self.cli.error(exc)
+            compact = False
             while True:
-                item = self._choose(items, by_key)
+                item, compact = self._choose(items, by_key, compact)
                 if item is not None and item.key == "0":
                     break
                 if item is not None:
                     self.run_screen(item)
+                    compact = True
         except EndOfInput:
             pass
         return self._leave()
 
-    def _choose(self, items: list[MenuItem], by_key: dict[str, MenuItem]) -> MenuItem | None:
-        """Draw the menu and read one choice; None (just redraw) for an empty or unknown key."""
-        self._draw_menu(items)
+    def _choose(self, items: list[MenuItem], by_key: dict[str, MenuItem],
+                compact: bool) -> tuple[MenuItem | None, bool]:
+        """Draw the menu (one line when `compact`) and read one choice: the item, or None (just
+        redraw) for an empty, `?` or unknown key; and whether the next menu is compact."""
+        self._draw_menu(items, compact)
         try:
             choice = self.cli.read("Choose: ").strip().lower()
         except KeyboardInterrupt:
             self.cli.write("")
             raise EndOfInput() from None  # Ctrl-C at the menu leaves, like end of input
+        if choice in FULL_MENU:
+            return None, False
         item = by_key.get(choice)
-        if item is None and choice:
-            self.cli.error(f"no menu item {choice[:20]!r}; type a number from the list")
-        return item
+        if item is None:
+            self.cli.error(f"no menu item {choice[:20]!r}; type a number from the list (? shows it)")
+        return item, compact
 
     def run_screen(self, item: MenuItem) -> None:
         """Run one screen; every error becomes one line and the menu comes back."""
@@ -208,50 +231,47 @@ class MainApp:
         except KeyboardInterrupt:
             self.cli.write("")
             self.cli.write("Interrupted; back to the menu.")
-        except EndOfInput:
+        except OutputClosed:
             raise
+        except EndOfInput:   # Ctrl-D at a prompt; a script that ended meets the menu's prompt next
+            self.cli.write("End of input (Ctrl-D); back to the menu.")
         except KalshiTradingError as exc:
             self.cli.error(exc)
         except Exception as exc:  # noqa: BLE001 - the loop must survive any bug in a screen
             self.error_log.record(exc, f"menu {item.key} ({item.label})")
             self.cli.error(f"unexpected {type(exc).__name__}: {_one_line(exc)} "
                            f"(details in {self.error_log.path})")
+        self._screen_session().show_notice(self.cli)   # what happened meanwhile, in one line
 
     def _leave(self) -> int:
+        """Say goodbye, and what is still working for the trader on the exchange."""
         try:
+            if not self.cli.closed:
+                resting = self._resting_count()
+                if resting:
+                    self.cli.write(f"You have {resting} resting order{'s' if resting != 1 else ''} "
+                                   f"({'they stay' if resting != 1 else 'it stays'} on the exchange)")
             self.cli.write("Bye.")
         except EndOfInput:
             pass
         return 0
 
-    def _draw_menu(self, items: list[MenuItem]) -> None:
+    def _resting_count(self) -> int:
+        """How many of the account's orders rest; 0 when the exchange cannot say (leaving anyway)."""
+        try:
+            return sum(1 for _ in self.services.client.iter_orders(status="resting"))
+        except KalshiTradingError:
+            return 0
+
+    def _draw_menu(self, items: list[MenuItem], compact: bool = False) -> None:
         self.cli.write("")
-        self.cli.write(f"-- kalshi_trading [{self.services.config.mode.value}] --")
-        for item in items:
-            self.cli.write(f"  {item.key}) {item.label:<14} [{item.letter}]")
+        self.cli.lines(menu_lines(items, self.services.config.mode, self.cli.width, compact=compact))
 
     def show_banner(self) -> None:
         """Environment, base URL and balance; production is impossible to miss."""
-        mode = self.services.config.mode
-        if mode is Mode.PROD:
-            bar = "!" * min(self.cli.width, 72)
-            self.cli.lines([bar, "!!  PRODUCTION: REAL MONEY. Orders you confirm are real trades.",
-                            "!!  Every order asks you to type its ticker to confirm.", bar])
-        elif mode is Mode.DEMO:
-            self.cli.write("== DEMO environment (Kalshi's test exchange; no real money) ==")
-        elif self.exchange is not None:
-            self.cli.write("== PAPER mode: embedded paper exchange with bundled real market data; "
-                           "no real money ==")
-        else:
-            self.cli.write("== PAPER mode: external paper exchange; no real money ==")
-        self.cli.write(f"Environment: {mode.value}   Base URL: {self.services.base_url}")
-        unanswered = self.services.logger.unanswered_submissions()
-        if unanswered:
-            markets = ", ".join(sorted({str(rec.get("ticker")) for rec in unanswered}))
-            self.cli.write(f"Note: {len(unanswered)} order(s) sent earlier never got an answer ({markets}); "
-                           "each is looked up before your next order on its market")
-        balance = self.services.client.get_balance()
-        self.cli.write(f"Balance: ${fmt_cash(balance.balance)}")
+        exchange_line = self.exchange.banner_line() if self.exchange is not None else None
+        self.cli.lines(banner_lines(self.services, embedded=self.exchange is not None,
+                                    exchange_line=exchange_line, width=self.cli.width))
 
 
 def _log_to_file(log_dir: Path) -> Callable[[], None]:
@@ -280,6 +300,43 @@ def _log_to_file(log_dir: Path) -> Callable[[], None]:
             package.setLevel(level)
             package.propagate = propagate
     return detach
+
+
+def _account_identity(config: Config, exchange: RunningExchange | SharedExchange | None,
+                      base_url: str, key_id: str) -> AccountIdentity:
+    """Which account this session trades. The embedded paper exchange (or a published
+    `paper-server` this session reaches by URL) is named by its folder and paper account id,
+    since its port changes every start; anything else by environment, base URL and key."""
+    if exchange is not None and exchange.account_id:
+        return AccountIdentity.for_paper_folder(exchange.data_dir, exchange.account_id, key_id)
+    published = published_account_id(config.paper_dir, base_url) if config.mode is Mode.PAPER else None
+    if published:
+        return AccountIdentity.for_paper_folder(config.paper_dir, published, key_id)
+    return AccountIdentity.for_exchange(config.mode.value, base_url, key_id)
+
+
+def _account_home(config: Config, exchange: RunningExchange | SharedExchange | None, base_url: str,
+                  key_id: str, client: KalshiClient, clock: Clock) -> tuple[AccountHome, list[str]]:
+    """This account's home under the log folder, and the lines to tell the trader once: homes
+    archived because their paper account was reset, and what became of an earlier version's
+    trade log at the top of the log folder (audit/legacy_trail.py)."""
+    home, archived = AccountHomes(config.log_dir).open(
+        _account_identity(config, exchange, base_url, key_id), clock())
+    notices = [f"The paper account was reset: the old account's trade log is kept, archived, in {old.path}"
+               for old in archived]
+
+    def knows_order(order_id: str) -> bool:
+        try:
+            client.get_order(order_id)
+        except NotFoundError:
+            return False
+        return True
+
+    try:
+        legacy = adopt_legacy_trail(config.log_dir, home, knows_order)
+    except (KalshiTradingError, OSError):   # undecided: the next start asks again
+        legacy = None
+    return home, notices + ([legacy] if legacy else [])
 
 
 def _credentials(config: Config) -> tuple[str, Path]:
@@ -328,7 +385,17 @@ def run_command_line(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO,
     except ConfigError as exc:
         stderr.write(f"Error: configuration: {_one_line(exc)}\n")
     except KalshiTradingError as exc:
-        stderr.write(f"Error: {_one_line(exc)}\n")
+        # The app (and its app.log handler) is closed by now: reopen app.log for the raw error
+        # that the plain-words line replaces (terminal/error_text.py).
+        try:
+            detach = _log_to_file(log_dir)
+        except OSError:   # an unwritable log folder must not hide the error itself
+            detach = None
+        try:
+            stderr.write(f"Error: {error_line(exc)[:300] or _one_line(exc)}\n")
+        finally:
+            if detach is not None:
+                detach()
     except Exception as exc:  # noqa: BLE001 - the boundary: log the traceback, show one line
         errors = ErrorLog(log_dir)
         errors.record(exc, f"command {args.command or 'menu'}")

@@ -43,6 +43,7 @@ def to_decimal(value: object, what: str = "number", *, floats: bool = False) -> 
     (on top of their own syntax checks) and the paper exchange (which re-raises as a 400). A float
     is refused, since money must never pass through binary floating point, unless `floats` says
     the value comes from recorded JSON, where a number like `0.5` is read by its shortest repr.
+    Text must be ASCII: `Decimal` would read digits of any script (`٣`, `３`) as 0-9.
     """
     if isinstance(value, float):
         if not floats:
@@ -50,6 +51,9 @@ def to_decimal(value: object, what: str = "number", *, floats: bool = False) -> 
         value = repr(value)
     if isinstance(value, bool) or value is None:
         raise UserInputError(f"{what} is missing")
+    if isinstance(value, str) and not value.isascii():
+        # Decimal("٣") is 3: a digit from another script must not become a count or a price
+        raise UserInputError(f"{what} {value[:40]!r} is not a number (use the digits 0-9)")
     try:
         result = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):

@@ -15,20 +15,23 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Callable
 
+from .audit.record_fields import order_state
 from .client.fees import market_fees
 from .config import RiskLimits
 from .errors import (ApiError, KalshiTradingError, NotFoundError, OrderRejected, TransientApiError,
                      UserInputError)
-from .executor.order_preview import (RECORD_OWN, OrderPreview, SubmissionResult, book_side_terms,
-                                     check_against_market, check_risk, estimate_fill, existing_result,
-                                     normalize_intent, order_status, same_order, submission_fields,
-                                     unanswered_error, worst_case_loss)
+from .executor.fill_forecast import forecast_order, held_to_close
+from .executor.order_checks import OrderChecks
+from .executor.order_preview import (RECORD_OWN, OrderPreview, SubmissionResult, check_against_market,
+                                     check_risk, existing_result, normalize_intent, order_status, same_order,
+                                     submission_fields, unanswered_error)
 from .executor.venue import OrderVenue
 from .models import AmendOrderResult, CancelOrderResult, DecreaseOrderResult, Market, Order
-from .money import ONE, ZERO, FeeSchedule, fmt_count, fmt_dollars, parse_count, parse_dollars, trade_fee
+from .money import ZERO, FeeSchedule, fmt_count, fmt_dollars, trade_fee
 from .order_request import OrderIntent, OutcomeSide, TimeInForce
 from .timeutil import Clock, utc_now
 from .trade_logger import EventType, TradeLogger
@@ -40,13 +43,7 @@ log = logging.getLogger(__name__)
 BATCH_CANCEL_SIZE = 20
 
 
-def _order_fields(order: Order) -> dict[str, Any]:
-    return {"ticker": order.ticker, "book_side": order.book_side, "outcome_side": order.outcome_side,
-            "yes_price_dollars": order.yes_price, "no_price_dollars": order.no_price,
-            "order_id": order.order_id, "client_order_id": order.client_order_id or None}
-
-
-class TradeExecutor:
+class TradeExecutor(OrderChecks):
     """Validates, risk-checks, records and places orders through the `KalshiClient`."""
 
     def __init__(self, client: OrderVenue, logger: TradeLogger, risk: RiskLimits, *,
@@ -58,6 +55,11 @@ class TradeExecutor:
         self._id_factory = id_factory
         self._clock = clock
         self._fees: dict[str, FeeSchedule] = {}  # by ticker
+
+    def _order_fields(self, order: Order, **state: Any) -> dict[str, Any]:
+        """What a record says about an exchange order: the trader's terms as the log knows them
+        (sell NO, not "bid"), its prices and its state (`state`: see `TradeLogger.describe_order`)."""
+        return self._logger.describe_order(order, **state)
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -114,6 +116,8 @@ class TradeExecutor:
         fees = self.fee_schedule(market)
         position = self._position(intent.ticker)
         resting = self._resting_count() if intent.time_in_force is TimeInForce.GTC else 0
+        if intent.reduce_only:   # the exchange caps it at what it closes: it can never open anything
+            intent = replace(intent, count=min(intent.count, held_to_close(intent.book_side, position)))
         check_risk(intent, self._risk, position=position, resting_orders=resting,
                    fee=trade_fee(intent.count, intent.price, fees.taker))
         return position, fees
@@ -121,26 +125,18 @@ class TradeExecutor:
     # --- preview and submit --------------------------------------------------------------
 
     def preview(self, intent: OrderIntent) -> OrderPreview:
-        """Validate and risk-check `intent` and show what it would do; nothing is sent or logged."""
+        """Validate and risk-check `intent` and forecast what the exchange will do with it as the
+        book stands (refuse it, or fill / rest / cancel); nothing is sent or logged."""
         intent, market, position, fees = self._checked(intent)
-        estimate = estimate_fill(self._client.get_orderbook(intent.ticker), intent, fees.taker)
-        rest = intent.count - estimate.count
-        warnings = self._unanswered_warnings(intent)
-        if intent.time_in_force is TimeInForce.GTC:
-            fee = estimate.taker_fee + trade_fee(rest, intent.price, fees.maker)
-        else:
-            fee = estimate.taker_fee
-            if rest > ZERO:
-                warnings.append(
-                    f"the book holds only {fmt_count(estimate.count)} at {fmt_dollars(intent.price)} or "
-                    "better; " + ("a fill-or-kill order will be refused" if intent.time_in_force
-                                  is TimeInForce.FOK else "the rest will be cancelled"))
-        return OrderPreview(
-            intent=intent, request=intent.to_v2(None), market=market, fee_type=fees.fee_type,
-            cost=intent.count * intent.price, fee_estimate=fee,
-            worst_case_loss=worst_case_loss(intent, fees.taker), current_position=position,
-            resulting_position=position + intent.signed_yes_delta, estimated_fill=estimate,
-            warnings=tuple(warnings))
+        forecast = forecast_order(intent, self._client.get_orderbook(intent.ticker), position=position,
+                                  fees=fees, own_resting=self._own_resting(intent.ticker))
+        return OrderPreview(intent=intent, request=intent.to_v2(None), market=market, fee_type=fees.fee_type,
+                            forecast=forecast, warnings=tuple(self._unanswered_warnings(intent)))
+
+    def _own_resting(self, ticker: str) -> list[Order]:
+        """This account's resting orders on one market (they cap reduce-only, and stop a taker)."""
+        return [o for o in self._client.iter_orders(status="resting")
+                if o.ticker == ticker and o.status == "resting"]
 
     def _unanswered_warnings(self, intent: OrderIntent) -> list[str]:
         fields = submission_fields(intent, "")
@@ -182,7 +178,8 @@ class TradeExecutor:
         status = order_status(request, created.fill_count, created.remaining_count)
         self._logger.record(EventType.SUBMISSION, status=status, order_id=created.order_id,
                             message=f"filled {fmt_count(created.fill_count)}, "
-                                    f"resting {fmt_count(created.remaining_count)}", **fields)
+                                    f"resting {fmt_count(created.remaining_count)}", **fields,
+                            **order_state(intent.count, created.fill_count, created.remaining_count))
         imported, warnings = self._import_fills(created.order_id, created.fill_count > ZERO)
         return SubmissionResult(
             intent=intent, request=request, order_id=created.order_id,
@@ -233,7 +230,9 @@ class TradeExecutor:
                                         message="the unanswered attempt is not on the exchange "
                                                 "(looked up by client_order_id): nothing was placed")
                 continue
-            self._logger.record(EventType.SUBMISSION, status=order.status, order_id=order.order_id, **earlier,
+            size = max(order.initial_count, order.fill_count + order.remaining_count)
+            self._logger.record(EventType.SUBMISSION, status=order.status, order_id=order.order_id,
+                                **{**earlier, **order_state(size, order.fill_count, order.remaining_count)},
                                 message="found on the exchange by client_order_id after the unanswered "
                                         "attempt; not sent again")
             imported, warnings = self._import_fills(order.order_id, order.fill_count > ZERO)
@@ -277,10 +276,10 @@ class TradeExecutor:
         try:
             result = self._client.cancel_order(order.order_id)
         except BaseException as exc:
-            self._log_failure(exc, _order_fields(order), "cancel")
+            self._log_failure(exc, self._order_fields(order), "cancel")
             raise
-        self._logger.record(EventType.CANCELLATION, status="canceled",
-                            count_fp=fmt_count(result.reduced_by), **_order_fields(order))
+        self._logger.record(EventType.CANCELLATION, status="canceled", count_fp=fmt_count(result.reduced_by),
+                            **self._order_fields(order, remaining=ZERO))
         return result
 
     def amend(self, order_id: str, *, price: Decimal | str | None = None,
@@ -290,29 +289,19 @@ class TradeExecutor:
 
         `price` is in `outcome`'s terms (YES by default, as the order book shows orders).
         """
-        if price is None and count is None:
-            raise UserInputError("give a new price, a new count, or both")
-        order = self._resting(order_id)
-        market = self._market(order.ticker)
+        order, new_yes, new_total = self._amend_terms(order_id, price, count, outcome)
         total = order.fill_count + order.remaining_count
-        new_yes = self._amend_price(price, outcome, order, market)
-        new_total = total if count is None else parse_count(count, "count")
-        if new_total <= order.fill_count:
-            raise UserInputError(f"the new total must be more than the {fmt_count(order.fill_count)} "
-                                 "already filled (to stop the order, cancel it)")
-        if new_yes == order.yes_price and new_total == total:
-            raise UserInputError("that is the order as it stands; nothing to change")
-        if new_total > total or new_yes != order.yes_price:
-            self._gate_resting(order, market, new_yes, new_total - order.fill_count)
         try:
             result = self._client.amend_order(order.order_id, ticker=order.ticker, side=order.book_side,
                                               price=new_yes, count=new_total,
                                               updated_client_order_id=self._id_factory())
         except BaseException as exc:
-            self._log_failure(exc, _order_fields(order), "amend")
+            self._log_failure(exc, self._order_fields(order), "amend")
             raise
-        fields = {**_order_fields(order), "order_id": result.order_id,
-                  "yes_price_dollars": fmt_dollars(new_yes), "no_price_dollars": fmt_dollars(ONE - new_yes),
+        resting = result.remaining_count if result.remaining_count is not None else new_total - order.fill_count
+        fields = {**self._order_fields(order, yes_price=new_yes, total=new_total,
+                                       filled=new_total - resting, remaining=resting),
+                  "order_id": result.order_id,
                   "client_order_id": result.client_order_id or order.client_order_id or None,
                   "replaced_order_id": order.order_id if result.order_id != order.order_id else None}
         self._logger.record(EventType.AMEND, status="amended", count_fp=fmt_count(new_total),
@@ -321,30 +310,6 @@ class TradeExecutor:
         self._import_fills(result.order_id, True)
         return result
 
-    def _amend_price(self, price: Decimal | str | None, outcome: OutcomeSide | str, order: Order,
-                     market: Market) -> Decimal:
-        if price is None:
-            return order.yes_price
-        if isinstance(price, float):
-            raise UserInputError(f"price must be an exact decimal, not {price!r}")
-        value = parse_dollars(price)
-        if not ZERO < value < ONE:
-            raise UserInputError(f"price must be between 0 and 1 dollar, not {value}")
-        side = OutcomeSide(outcome.lower() if isinstance(outcome, str) else outcome)
-        yes = value if side is OutcomeSide.YES else ONE - value
-        if not market.price_grid.contains(yes):
-            raise UserInputError(f"price {value} is not on {market.ticker}'s price grid "
-                                 f"({market.price_grid.describe()})")
-        return yes
-
-    def _gate_resting(self, order: Order, market: Market, yes_price: Decimal, remaining: Decimal) -> None:
-        """The cost and position checks for what an amended order would leave resting."""
-        action, outcome = book_side_terms(order.book_side)
-        price = yes_price if outcome is OutcomeSide.YES else ONE - yes_price
-        as_intent = OrderIntent(order.ticker, action, outcome, remaining, price)
-        check_risk(as_intent, self._risk, position=self._position(order.ticker), resting_orders=0,
-                   fee=trade_fee(remaining, price, self.fee_schedule(market).taker))
-
     def decrease(self, order_id: str, *, reduce_by: Decimal | str | None = None,
                  reduce_to: Decimal | str | None = None) -> DecreaseOrderResult:
         """Shrink a resting order by `reduce_by`, or to `reduce_to` still resting.
@@ -352,28 +317,17 @@ class TradeExecutor:
         `reduce_by` is sent as `reduce_to` (what rests now minus it): the same request sent twice
         then shrinks the order once, so the client may retry it after a lost answer.
         """
-        if (reduce_by is None) == (reduce_to is None):
-            raise UserInputError("give exactly one of reduce by or reduce to")
-        order = self._resting(order_id)
+        order, to = self._decrease_terms(order_id, reduce_by, reduce_to)
         remaining = order.remaining_count
-        if reduce_by is not None:
-            by = parse_count(reduce_by, "reduce by")
-            if not ZERO < by <= remaining:
-                raise UserInputError(f"reduce by must be between 0.01 and the {fmt_count(remaining)} resting")
-            to = remaining - by
-        else:
-            to = parse_count(reduce_to, "reduce to")
-            if not ZERO <= to < remaining:
-                raise UserInputError(f"reduce to must be at least 0 and below the {fmt_count(remaining)} resting")
         try:
             result = self._client.decrease_order(order.order_id, reduce_to=to)
         except BaseException as exc:
-            self._log_failure(exc, _order_fields(order), "decrease")
+            self._log_failure(exc, self._order_fields(order), "decrease")
             raise
         kind = EventType.CANCELLATION if result.remaining_count == ZERO else EventType.AMEND
         self._logger.record(kind, status="decreased", count_fp=fmt_count(remaining - result.remaining_count),
                             message=f"resting {fmt_count(remaining)} -> {fmt_count(result.remaining_count)}",
-                            **_order_fields(order))
+                            **self._order_fields(order, remaining=result.remaining_count))
         return result
 
     def cancel_all(self, ticker: str | None = None) -> int:
@@ -399,13 +353,14 @@ class TradeExecutor:
         cancelled = 0
         for item in items:
             order = by_id.get(item.order_id)
-            fields = _order_fields(order) if order else {"order_id": item.order_id}
+            fields = self._order_fields(order) if order else {"order_id": item.order_id}
             if item.result is None:
                 self._logger.record(EventType.ERROR, status="rejected", **fields,
                                     message=f"cancel refused: [{item.error_code}] {item.error_message}")
                 continue
             self._logger.record(EventType.CANCELLATION, status="canceled",
-                                count_fp=fmt_count(item.result.reduced_by), **fields)
+                                count_fp=fmt_count(item.result.reduced_by),
+                                **(self._order_fields(order, remaining=ZERO) if order else fields))
             cancelled += 1
         return cancelled
 
@@ -413,11 +368,11 @@ class TradeExecutor:
         try:
             result = self._client.cancel_order(order.order_id)
         except OrderRejected as exc:  # filled or cancelled meanwhile: nothing left to cancel
-            self._log_failure(exc, _order_fields(order), "cancel")
+            self._log_failure(exc, self._order_fields(order), "cancel")
             return 0
         except BaseException as exc:
-            self._log_failure(exc, _order_fields(order), "cancel")
+            self._log_failure(exc, self._order_fields(order), "cancel")
             raise
-        self._logger.record(EventType.CANCELLATION, status="canceled",
-                            count_fp=fmt_count(result.reduced_by), **_order_fields(order))
+        self._logger.record(EventType.CANCELLATION, status="canceled", count_fp=fmt_count(result.reduced_by),
+                            **self._order_fields(order, remaining=ZERO))
         return 1

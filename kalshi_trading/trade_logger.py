@@ -3,32 +3,33 @@
 Records go to the crash-safe JSONL journal (audit/jsonl_journal.py: fsynced appends, torn-line
 tolerance, daily rotation, retention, a folder shared by two apps) and are mirrored to the
 human logs `trades.log` and `errors.log`, which rotate at midnight UTC through the stdlib.
-Fills come from the exchange and are deduplicated by `fill_id`, across restarts too, so the
-history shows what really traded; submissions are followed from `sending` to their outcome so an
-unanswered one is never forgotten. The logger never sees keys; callers pass it messages of our
-own exception types, which carry no secrets.
+Every order record says what the trader did and the order's state (audit/record_fields.py).
+Fills and settlements come from the exchange and are deduplicated (by `fill_id`; by market and
+settled time), across restarts too, so the history shows what really traded and paid, and its
+`cash_change_dollars` add up to the P&L (audit/cash_flow.py); submissions are followed from
+`sending` to their outcome so an unanswered one is never forgotten. The logger never sees keys;
+callers pass it messages of our own exception types, which carry no secrets.
 """
 
 from __future__ import annotations
 
-import csv
 import enum
-import json
 import logging
 import logging.handlers
-import os
-import tempfile
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
+from .audit.cash_flow import add_cash_changes
+from .audit.csv_export import CSV_COLUMNS, write_csv
 from .audit.jsonl_journal import (ERRORS_RETENTION_DAYS, JSONL_NAME, TRADES_RETENTION_DAYS, JsonlJournal,
                                   utc_date)
+from .audit.known_orders import KnownOrders
+from .audit.record_fields import order_fields, settlement_fields, settlement_key, side_price
 from .errors import UserInputError
-from .models import Fill
-from .money import fmt_count, to_decimal
-from .order_request import Action, OutcomeSide
+from .models import Fill, Order, Settlement
+from .money import ZERO, fmt_count
 from .timeutil import Clock, parse_iso, to_iso_z, utc_now
 
 __all__ = ["TradeLogger", "EventType", "CSV_COLUMNS", "TRADES_RETENTION_DAYS",
@@ -36,21 +37,19 @@ __all__ = ["TradeLogger", "EventType", "CSV_COLUMNS", "TRADES_RETENTION_DAYS",
 
 log = logging.getLogger(__name__)
 
-CSV_COLUMNS = ("created_time", "event_type", "ticker", "outcome_side", "book_side", "action",
-               "count_fp", "yes_price_dollars", "no_price_dollars", "fee_cost", "order_id",
-               "client_order_id", "fill_id", "status", "message")
-
 # `error` statuses after which a submission certainly placed no order.
 SETTLED_ERRORS = ("rejected", "not_sent", "not_placed")
-_FORMULA_START = ("=", "+", "@", "\t", "\r")
 
 
 class EventType(enum.StrEnum):
+    """What a record is about; `settlement` is a market paying out a position (from the exchange)."""
+
     SUBMISSION = "submission"
     FILL = "fill"
     CANCELLATION = "cancellation"
     AMEND = "amend"
     ERROR = "error"
+    SETTLEMENT = "settlement"
 
 
 def _plain(value: Any) -> Any:
@@ -100,32 +99,21 @@ def _event_filter(event_types: str | Iterable[str] | None) -> set[str] | None:
         raise UserInputError(f"event type must be one of {allowed}; got {items!r}") from None
 
 
-def _count(value: Any) -> Decimal | None:
-    try:
-        return to_decimal(value, "count_fp", floats=True) if value not in (None, "") else None
-    except UserInputError:   # a hand-edited log: the count is not tracked, the record still reads
-        return None
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value) if isinstance(value, (list, dict)) \
-        else str(value).lower() if isinstance(value, bool) else str(value)
-    # A cell a spreadsheet would run as a formula is quoted, so an exported message stays text.
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def _human_line(rec: dict) -> str:
-    """One readable line: what happened, to which market, in the trader's terms."""
+    """One readable line: what happened, to which market, in the trader's terms (`sell NO 5.00 @
+    0.9500`: the price of the side traded), and where the order stands."""
     parts = [rec["logged_time"], rec["event_type"].upper()]
-    for key in ("ticker", "action", "outcome_side"):
+    for key in ("ticker", "action"):
         if rec.get(key):
             parts.append(str(rec[key]))
+    if rec.get("outcome_side"):
+        parts.append(str(rec["outcome_side"]).upper())
     if rec.get("count_fp"):
-        price = rec.get("yes_price_dollars")
-        parts.append(f"{rec['count_fp']}" + (f" @ yes {price}" if price else ""))
-    for key in ("status", "order_id", "client_order_id", "fill_id", "fee_cost"):
+        price, yes = rec.get("price_dollars"), rec.get("yes_price_dollars")
+        book = f" (yes {yes})" if yes and price != yes else ""
+        parts.append(f"{rec['count_fp']}" + (f" @ {price}{book}" if price else ""))
+    for key in ("status", "order_status", "fill_count_fp", "remaining_count_fp", "order_id",
+                "client_order_id", "fill_id", "fee_cost", "market_result", "revenue_dollars"):
         if rec.get(key):
             parts.append(f"{key}={rec[key]}")
     if rec.get("message"):
@@ -142,7 +130,7 @@ def _rotating_handler(path: Path, level: int) -> logging.Handler:
 
 
 class TradeLogger:
-    """Append-only order history in `log_dir`: record, import fills, query, export CSV."""
+    """Append-only order history in `log_dir`: record, import fills and settlements, query, export CSV."""
 
     def __init__(self, log_dir: Path | str = Path("logs"), *, clock: Clock = utc_now) -> None:
         self.log_dir = Path(log_dir)
@@ -150,10 +138,9 @@ class TradeLogger:
         self._clock = clock
         self._journal = JsonlJournal(self.log_dir, remember=self._remember, forget=self._reset_state)
         self._fill_ids: set[str] = set()
-        self._order_terms: dict[str, tuple[str, str]] = {}
+        self._settlement_keys: set[str] = set()
         self._unanswered: dict[str, dict] = {}  # client_order_id -> its "sending" record
-        self._placed: dict[str, tuple[Decimal, dict]] = {}  # order_id -> (total count, its record)
-        self._filled: dict[str, Decimal] = {}               # order_id -> contracts filled (logged)
+        self._orders = KnownOrders()            # terms, size, fills and end of each order logged
         # Our own Logger object, not registered with logging.getLogger: each TradeLogger writes
         # only to its own files, and nothing propagates to the root logger's handlers.
         self._human = logging.Logger("kalshi_trading.trade_log", logging.INFO)
@@ -169,10 +156,16 @@ class TradeLogger:
         """Append one event; returns the record as written (fsynced before this returns).
 
         `created_time` defaults to now (a fill passes the exchange's time); None fields are left out.
+        A record with an outcome side and its prices gets `price_dollars`, the price of the side
+        traded (the NO price for a NO order), unless it gives one.
         """
         kind = EventType(event_type)
         now = self._clock()
         created = fields.pop("created_time", None) or now
+        outcome = fields.get("outcome_side")
+        if fields.get("price_dollars") is None and outcome is not None:
+            fields["price_dollars"] = side_price(_plain(outcome), fields.get("yes_price_dollars"),
+                                                 fields.get("no_price_dollars"))
         rec: dict[str, Any] = {"event_type": kind.value, "created_time": _plain(created),
                                "logged_time": to_iso_z(now)}
         rec.update({key: _plain(value) for key, value in fields.items() if value is not None})
@@ -196,36 +189,62 @@ class TradeLogger:
                             count_fp=fmt_count(fill.count), yes_price_dollars=fill.yes_price,
                             no_price_dollars=fill.no_price, fee_cost=fill.fee_cost,
                             order_id=fill.order_id, fill_id=fill.fill_id, is_taker=fill.is_taker,
-                            status="filled")
+                            status="filled", **self._orders.state_after_fill(fill.order_id, fill.count))
             new += 1
         return new
 
+    def import_settlements(self, settlements: Iterable[Settlement]) -> int:
+        """Record settlements not seen before (by market and settled time: the API gives them no
+        id); returns how many were new. Each row carries the revenue paid, the result, the counts
+        held and the market's trading fees (see audit/record_fields.py)."""
+        new = 0
+        for settlement in settlements:
+            key = settlement_key(settlement)
+            if key in self._settlement_keys:
+                continue
+            with self._journal.exclusive():  # another app sharing this folder may have logged it meanwhile
+                self._journal.catch_up()
+                if key in self._settlement_keys:
+                    continue
+                self.record(EventType.SETTLEMENT, **settlement_fields(settlement))
+            new += 1
+        return new
+
+    def describe_order(self, order: Order, **state: Any) -> dict[str, Any]:
+        """An exchange order's record fields in the trader's terms (as this log placed it, else
+        read as a buy) with its state; `state` as `order_fields` takes it (a new `yes_price`,
+        `total`, `filled`, `remaining`)."""
+        terms = self._orders.terms(order.order_id)
+        if terms is None:
+            with self._journal.exclusive():  # another app sharing this folder may have placed it
+                self._journal.catch_up()
+            terms = self._orders.terms(order.order_id)
+        return order_fields(order, terms, **state)
+
     def resting_orders(self) -> list[dict]:
         """Orders this log placed that rest as far as the log knows: no cancellation recorded and
-        fewer fills logged than their size. Each is its submission record, `count_fp` its current
-        total. The exchange may have ended them since (market closed, expiry, another session)."""
+        fewer fills logged than their size. Each is its submission record with the order's current
+        id (amends may change it) and, as `count_fp`, its current total. The exchange may have
+        ended them since (market closed, expiry, another session)."""
         with self._journal.exclusive():
             self._journal.catch_up()
-            return [{**rec, "count_fp": fmt_count(total)} for oid, (total, rec) in self._placed.items()
-                    if total > self._filled.get(oid, Decimal(0))]
+            return self._orders.resting()
 
-    def import_cancellation(self, order_id: str, *, filled: Decimal, created_time: datetime | None,
-                            message: str) -> bool:
-        """Record, once, that the exchange canceled a resting order this log placed (what was not
-        `filled` is what was canceled). False when the log already shows it ended (another app
-        sharing the folder may have recorded it)."""
+    def import_cancellation(self, order: Order, *, message: str) -> bool:
+        """Record, once, that the exchange canceled `order` (as it reads now), a resting order this
+        log placed: its current price and ids, the trader's terms, and as `count_fp` what was left
+        unfilled. False when the log already shows it ended (another app sharing the folder may
+        have recorded it)."""
         with self._journal.exclusive():
             self._journal.catch_up()
-            placed = self._placed.get(order_id)
-            if placed is None:
+            if order.order_id not in {rec["order_id"] for rec in self._orders.resting()}:
                 return False
-            total, rec = placed
-            fields = {key: rec.get(key) for key in ("ticker", "outcome_side", "book_side", "action",
-                                                    "yes_price_dollars", "no_price_dollars",
-                                                    "client_order_id")}
-            self.record(EventType.CANCELLATION, created_time=created_time, order_id=order_id,
-                        count_fp=fmt_count(max(total - filled, Decimal(0))), status="canceled",
-                        message=message, **fields)
+            total = self._orders.total(order.order_id) or order.initial_count
+            total = max(total, order.fill_count)
+            self.record(EventType.CANCELLATION, created_time=order.last_update_time,
+                        count_fp=fmt_count(total - order.fill_count), status="canceled", message=message,
+                        **order_fields(order, self._orders.terms(order.order_id), total=total,
+                                       filled=order.fill_count, remaining=ZERO))
             return True
 
     def known_fill(self, fill_id: str) -> bool:
@@ -238,40 +257,21 @@ class TradeLogger:
     def _terms_of(self, fill: Fill) -> tuple[str, str]:
         """The fill in the trader's terms: the submitted order's, else the legacy fields, else
         the book side read as a buy (under netting, selling YES is buying NO)."""
-        if fill.order_id in self._order_terms:
-            return self._order_terms[fill.order_id]
+        terms = self._orders.terms(fill.order_id)
+        if terms is not None:
+            return terms
         if fill.side in ("yes", "no") and fill.action in ("buy", "sell"):
             return fill.side, fill.action
-        return fill.outcome_side.value, Action.BUY.value
+        return fill.outcome_side.value, "buy"
 
     def _remember(self, rec: dict) -> None:
-        if rec["event_type"] == EventType.FILL and isinstance(rec.get("fill_id"), str):
+        kind = rec["event_type"]
+        if kind == EventType.FILL and isinstance(rec.get("fill_id"), str):
             self._fill_ids.add(rec["fill_id"])
-        order_id, outcome, action = rec.get("order_id"), rec.get("outcome_side"), rec.get("action")
-        if (rec["event_type"] == EventType.SUBMISSION and isinstance(order_id, str)
-                and outcome in tuple(OutcomeSide) and action in tuple(Action)):
-            self._order_terms[order_id] = (outcome, action)
+        if kind == EventType.SETTLEMENT and isinstance(rec.get("settlement_key"), str):
+            self._settlement_keys.add(rec["settlement_key"])
         self._track_outcome(rec)
-        self._track_order(rec)
-
-    def _track_order(self, rec: dict) -> None:
-        """Follow each order this log placed while it rests: its size (amends change it), the
-        fills logged against it, and whether a cancellation was recorded."""
-        kind, order_id = rec["event_type"], rec.get("order_id")
-        if not isinstance(order_id, str) or not order_id:
-            return
-        count = _count(rec.get("count_fp"))
-        if kind == EventType.FILL:
-            self._filled[order_id] = self._filled.get(order_id, Decimal(0)) + (count or Decimal(0))
-        elif kind == EventType.SUBMISSION and rec.get("status") == "resting" and count is not None:
-            self._placed[order_id] = (count, rec)
-        elif kind == EventType.CANCELLATION:
-            self._placed.pop(order_id, None)
-        elif kind == EventType.AMEND and count is not None:
-            placed = self._placed.pop(str(rec.get("replaced_order_id") or order_id), None)
-            if placed is not None:
-                total = placed[0] - count if rec.get("status") == "decreased" else count
-                self._placed[order_id] = (total, placed[1])
+        self._orders.remember(rec)
 
     def _track_outcome(self, rec: dict) -> None:
         """Follow each submission from `sending` to its outcome. A submission with an order id
@@ -295,7 +295,7 @@ class TradeLogger:
         return [rec for rec in pending if ticker is None or rec.get("ticker") == ticker]
 
     def _reset_state(self) -> None:
-        for state in (self._fill_ids, self._order_terms, self._unanswered, self._placed, self._filled):
+        for state in (self._fill_ids, self._settlement_keys, self._unanswered, self._orders):
             state.clear()
 
     # --- reading -------------------------------------------------------------------------
@@ -303,48 +303,31 @@ class TradeLogger:
     def query(self, *, start: datetime | date | str | None = None,
               end: datetime | date | str | None = None, ticker: str | None = None,
               event_types: str | Iterable[str] | None = None) -> list[dict]:
-        """Records with `start <= created_time < end` (a date `end` includes that day), oldest first."""
+        """Records with `start <= created_time < end` (a date `end` includes that day), oldest first.
+
+        Fills and settlements carry `cash_change_dollars`, replayed over the whole log (a fill's
+        cash depends on the position before it, even one older than `start`).
+        """
         low, high = _bound(start, end=False), _bound(end, end=True)
         kinds = _event_filter(event_types)
         wanted = ticker.strip().upper() if ticker else None
-        matches: list[tuple[datetime, int, dict]] = []
+        timed: list[tuple[datetime, int, dict]] = []
         for sequence, rec in enumerate(self._journal.records()):
             try:
-                created = parse_iso(str(rec.get("created_time")))
+                timed.append((parse_iso(str(rec.get("created_time"))), sequence, rec))
             except ValueError:
                 log.warning("record without a readable created_time skipped: %s", rec.get("event_type"))
-                continue
-            if (low and created < low) or (high and created >= high):
-                continue
-            if kinds is not None and rec["event_type"] not in kinds:
-                continue
-            if wanted and str(rec.get("ticker", "")).upper() != wanted:
-                continue
-            matches.append((created, sequence, rec))
-        matches.sort(key=lambda item: (item[0], item[1]))
-        return [rec for _, _, rec in matches]
+        timed.sort(key=lambda item: (item[0], item[1]))
+        add_cash_changes(rec for _, _, rec in timed)
+        return [rec for created, _, rec in timed
+                if not ((low and created < low) or (high and created >= high))
+                and (kinds is None or rec["event_type"] in kinds)
+                and not (wanted and str(rec.get("ticker", "")).upper() != wanted)]
 
     def export_csv(self, path: Path | str, **filters: Any) -> int:
-        """Write the matching records as CSV, atomically (temp file + `os.replace`); returns rows."""
-        rows = self.query(**filters)
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile("w", dir=target.parent, prefix=f".{target.name}.",
-                                             suffix=".tmp", newline="", encoding="utf-8",
-                                             delete=False)
-        try:
-            with handle:
-                writer = csv.writer(handle)
-                writer.writerow(CSV_COLUMNS)
-                for rec in rows:
-                    writer.writerow([_csv_cell(rec.get(column)) for column in CSV_COLUMNS])
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(handle.name, target)
-        except BaseException:
-            Path(handle.name).unlink(missing_ok=True)
-            raise
-        return len(rows)
+        """Write the matching records as CSV (audit/csv_export.py: one number format per column),
+        atomically (temp file + `os.replace`); returns rows."""
+        return write_csv(path, self.query(**filters))
 
     # --- lifecycle -----------------------------------------------------------------------
 

@@ -78,6 +78,22 @@ def terminal_exchange(tmp_path_factory: pytest.TempPathFactory, label: str,
         yield running
 
 
+def terminal_fixtures(label: str, names: list[str]) -> tuple[Any, Any]:
+    """The two fixtures a terminal test module needs: `exchange` (one paper exchange on
+    `make_universe(names)` for the module) and `config` (paper mode pointed at it, logs in the
+    test's tmp_path). Use as `exchange, config = terminal_fixtures("label", NAMES)`."""
+    @pytest.fixture(scope="module")
+    def exchange(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+        with terminal_exchange(tmp_path_factory, label, names) as running:
+            yield running
+
+    @pytest.fixture()
+    def config(exchange: Any, tmp_path: Path) -> Config:
+        return config_for(exchange, tmp_path)
+
+    return exchange, config
+
+
 @pytest.fixture(autouse=True)
 def work_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Relative paths typed at prompts (CSV exports) land in tmp_path, never in the checkout.
@@ -138,10 +154,26 @@ def orders_on(exchange, tick: str) -> list[dict]:
         return [o for o in exchange.engine.list_orders(user) if o.get("ticker") == tick]
 
 
+def trail_dir(config: Config) -> Path:
+    """The trade log folder of `config`'s account: its account home's `trail/` under the log
+    folder (audit/account_home.py). With a base URL the home is named from the config; on the
+    embedded exchange it is the log folder's one home that is not archived."""
+    from kalshi_trading.audit.account_home import AccountHomes, AccountIdentity
+    from kalshi_trading.paper.auth import KEY_ID_FILE
+
+    homes = AccountHomes(config.log_dir)
+    if config.base_url:
+        key_id = config.key_id or (Path(config.paper_dir) / KEY_ID_FILE).read_text().strip()
+        return homes.home_of(AccountIdentity.for_exchange(config.mode.value, config.base_url,
+                                                          key_id)).trail_dir
+    (home,) = [home for home in homes.homes() if not home.archived]
+    return home.trail_dir
+
+
 def journal(config: Config) -> list[dict]:
-    """Every record in the trade log's JSONL files."""
+    """Every record in the account's trade log (its JSONL files)."""
     records = []
-    for path in sorted(Path(config.log_dir).glob("trades*.jsonl")):
+    for path in sorted(trail_dir(config).glob("trades*.jsonl")):
         records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return records
 

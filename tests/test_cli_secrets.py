@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from cli_harness import make_universe, ticker
+from cli_harness import make_universe, ticker, trail_dir
 from conftest import pem_private, pem_public
 from requests.adapters import BaseAdapter, HTTPAdapter
 
@@ -59,7 +59,7 @@ def test_no_secret_reaches_a_log_file_or_the_screen(tmp_path: Path, rsa_private_
         script = "\n".join([
             "3", tick, "b", "y", "5", "0.30", "", "", "", "", "y",          # a resting order
             "3", tick, "b", "y", "5", "0.45", "ioc", "", "y",               # a fill
-            "3", tick, "b", "y", "999999", "0.30", "", "", "", "", "y",     # refused by the risk gate
+            "3", tick, "b", "y", "999999", "1", "0.30", "", "", "", "", "",  # 999999 refused at the count
             "4", "x", "y",                                                  # cancel all
             "5", "6", "", "", "", "", "", "8", "0"]) + "\n"
         out = io.StringIO()
@@ -75,7 +75,7 @@ def test_no_secret_reaches_a_log_file_or_the_screen(tmp_path: Path, rsa_private_
     if faults:  # the faults really took the error paths: retries, unknown outcomes, error records
         assert (tmp_path / "logs" / "app.log").stat().st_size > 0
         assert "(the request may have been applied)" in (tmp_path / "logs" / "app.log").read_text()
-        assert (tmp_path / "logs" / "trades.jsonl").exists()
+        assert (trail_dir(config) / "trades.jsonl").exists()
     body = "".join(pem_private(rsa_private_key).decode().splitlines()[1:-1])
     secrets = [KEY_ID, str(key_path), key_path.name, body[:64], body[-64:], *adapter.signatures]
     log_files = [p for p in (tmp_path / "logs").rglob("*") if p.is_file()]

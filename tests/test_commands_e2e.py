@@ -12,23 +12,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from cli_harness import (CLOSED, RAIN_SERIES, command, config_for, journal, orders_on, terminal_exchange,
-                         ticker)
+from cli_harness import (CLOSED, RAIN_SERIES, command, config_for, journal, orders_on, terminal_fixtures,
+                         ticker, trail_dir)
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["cmdbook", "cmdbuy", "cmdask", "cmdno", "cmdcancel", "cmdall", "cmdexp", "sub1", "sub2",
          "cmdwide", "cmdrisk"]
 
 
-@pytest.fixture(scope="module")
-def exchange(tmp_path_factory: pytest.TempPathFactory):
-    with terminal_exchange(tmp_path_factory, "commands-exchange", NAMES) as running:
-        yield running
-
-
-@pytest.fixture()
-def config(exchange, tmp_path: Path):
-    return config_for(exchange, tmp_path)
+exchange, config = terminal_fixtures("commands-exchange", NAMES)
 
 
 def ok_json(config, argv: list[str], stdin: str = "") -> dict:
@@ -77,7 +69,7 @@ def test_order_then_positions_orders_fills_pnl_balance(config, exchange) -> None
     line = next(m for m in pnl["markets"] if m["ticker"] == tick)
     assert (line["position_fp"], line["settled"]) == ("5.00", False)
     assert set(pnl) == {"realized_pnl_dollars", "unrealized_pnl_dollars", "fees_paid_dollars", "markets",
-                        "warnings"}
+                        "warnings", "notes"}
     assert "settlements" in ok_json(config, ["settlements"])
     history = ok_json(config, ["history"])["events"]
     assert {"submission", "fill"} <= {e["event_type"] for e in history if e.get("ticker") == tick}
@@ -142,7 +134,8 @@ def test_orders_at_80_columns_keep_the_full_order_id_and_ticker(config, exchange
     code, out, _ = command(config, ["orders", "--ticker", tick])
     assert code == 0 and f"{order_id}  {tick}" in out  # copyable into `cancel ORDER_ID`
     assert all(len(line) <= 80 for line in out.splitlines())
-    assert "buy YES @ 0.2000" in out or "placed as" not in out
+    hidden = " ".join(line for line in out.splitlines() if line.startswith("(hidden at this width:"))
+    assert "buy YES @ 0.2000" in out or "placed as" in hidden   # shown right, or named as hidden
     code, out, _ = command(config, ["cancel", order_id])
     assert code == 0
 
@@ -238,14 +231,14 @@ def test_export_replaces_an_existing_csv_says_so_and_never_writes_over_the_trade
     buy(config, ticker("cmdexp"), "--count", "1", "--price", "0.45", "--tif", "ioc")
     target = tmp_path / "day.csv"
     target.write_text("yesterday's export\n")
-    code, out, err = command(config, ["export", "--out", str(target)])
+    code, out, err = command(config, ["export", "--out", str(target), "--force"])
     assert code == 0 and "(replaced the file that was there)" in out
     assert target.read_text().startswith("created_time,event_type")
-    trail = (config.log_dir / "trades.jsonl").read_bytes()
+    trail = (trail_dir(config) / "trades.jsonl").read_bytes()
     for victim in ("trades.jsonl", "trades.log"):
-        code, out, err = command(config, ["export", "--out", str(config.log_dir / victim)])
+        code, out, err = command(config, ["export", "--out", str(trail_dir(config) / victim)])
         assert (code, out) == (1, "") and ".csv" in err and err.count("\n") == 1
-    assert (config.log_dir / "trades.jsonl").read_bytes() == trail
+    assert (trail_dir(config) / "trades.jsonl").read_bytes() == trail
 
 
 def test_an_order_on_a_closed_market_is_exit_1_and_nothing_sent(config, exchange) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from cli_harness import (CLOSED, DECI, config_for, drive,  # noqa: F401 (work_in_tmp is an autouse fixture)
-                         journal, make_universe, orders_on, terminal_exchange, ticker, work_in_tmp)
+                         journal, make_universe, orders_on, terminal_fixtures, ticker, work_in_tmp)
 
 from kalshi_trading.paper.server import start_paper_exchange
 
@@ -15,15 +15,7 @@ TICK = ticker("bad")
 RESTING = ticker("badrest")
 
 
-@pytest.fixture(scope="module")
-def exchange(tmp_path_factory: pytest.TempPathFactory):
-    with terminal_exchange(tmp_path_factory, "bad-input-exchange", ["bad", "badrest"]) as running:
-        yield running
-
-
-@pytest.fixture()
-def config(exchange, tmp_path: Path):
-    return config_for(exchange, tmp_path)
+exchange, config = terminal_fixtures("bad-input-exchange", ["bad", "badrest"])
 
 
 # (answers that reach the prompt, bad answers at it)
@@ -139,10 +131,11 @@ def test_end_of_input_anywhere_exits_cleanly(config, exchange, stop_after: int) 
 
 
 def test_export_replace_confirmation_rejects_bad_answers_and_keeps_the_file(config, tmp_path: Path) -> None:
-    (tmp_path / "old.csv").write_text("keep me\n")
+    config.log_dir.mkdir(parents=True, exist_ok=True)   # a relative name lands in the export folder
+    (config.log_dir / "old.csv").write_text("keep me\n")
     out = drive(config, "\n".join(["6", "", "", "", "", "old.csv", "maybe", "2"]) + "\n")
     assert len(errors_in(out)) == 2, out
-    assert (tmp_path / "old.csv").read_text() == "keep me\n"
+    assert (config.log_dir / "old.csv").read_text() == "keep me\n"
 
 
 def test_order_number_prompt_rejects_bad_input_and_cancels_nothing(tmp_path: Path) -> None:
@@ -159,9 +152,10 @@ def test_order_number_prompt_rejects_bad_input_and_cancels_nothing(tmp_path: Pat
 
 
 def test_export_to_a_path_that_cannot_be_written_is_one_line_and_the_menu_goes_on(config, tmp_path: Path) -> None:
-    (tmp_path / "a-file").write_text("not a folder")
+    config.log_dir.mkdir(parents=True, exist_ok=True)   # a relative name lands in the export folder
+    (config.log_dir / "a-file").write_text("not a folder")
     out = drive(config, "\n".join(["6", "", "", "", "", "a-file/x.csv", "8"]) + "\n")
     (line,) = errors_in(out)
-    assert "cannot write a-file/x.csv" in line and "unexpected" not in line
+    assert f"cannot write {config.log_dir.resolve() / 'a-file' / 'x.csv'}" in line and "unexpected" not in line
     assert "Settings (read-only" in out
-    assert (tmp_path / "a-file").read_text() == "not a folder"
+    assert (config.log_dir / "a-file").read_text() == "not a folder"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from cli_harness import (CLOSED, DECI, RAIN_SERIES,  # noqa: F401 (work_in_tmp is an autouse fixture)
-                         config_for, drive, journal, make_universe, orders_on, sent_for, terminal_exchange,
+                         config_for, drive, journal, make_universe, orders_on, sent_for, terminal_fixtures,
                          ticker, work_in_tmp)
 
 from kalshi_trading.config import Mode
@@ -21,15 +21,7 @@ NAMES = ["book", "gtc", "market", "nopost", "fok", "decline", "prod", "cancel", 
          "histno", "sellflat", "a-very-long-market-name-that-cannot-fit-beside-the-prices"]
 
 
-@pytest.fixture(scope="module")
-def exchange(tmp_path_factory: pytest.TempPathFactory):
-    with terminal_exchange(tmp_path_factory, "menu-exchange", NAMES) as running:
-        yield running
-
-
-@pytest.fixture()
-def config(exchange, tmp_path: Path):
-    return config_for(exchange, tmp_path)
+exchange, config = terminal_fixtures("menu-exchange", NAMES)
 
 
 def place(tick: str, *answers: str) -> str:
@@ -233,7 +225,7 @@ def test_portfolio_strategies_and_settings_screens(config, exchange) -> None:
 
 def test_empty_lines_and_unknown_keys_only_redraw_never_repeat(config, exchange) -> None:
     tick = ticker("redraw")
-    out = drive(config, place(tick, "b", "y", "1", "0.30", "", "", "", "", "y").replace("\n0\n", "\n\n\nzz\n9\n0\n"))
+    out = drive(config, place(tick, "b", "y", "1", "0.30", "", "", "", "", "y").replace("\n0\n", "\n\n\nzz\n99\n0\n"))
     assert len(orders_on(exchange, tick)) == 1
     assert out.count("Error: no menu item") == 2
     assert out.count("Choose: ") == 6
@@ -313,9 +305,9 @@ def risk_gate_session(exchange, tmp_path: Path) -> None:
     """On an account of its own, so open orders lists just this one."""
     config = config_for(exchange, tmp_path, max_order_cost=Decimal("5"))
     tick = ticker("risk")
-    out = drive(config, place(tick, "b", "y", "100", "0.30", "", "", "", ""))
+    out = drive(config, "\n".join(["3", tick, "b", "y", "100", "0.30"]) + "\n")   # refused at the price
     (refusal,) = [line for line in out.splitlines() if "Error:" in line]
-    assert "KALSHI_MAX_ORDER_COST" in refusal and "$5.00" in refusal
+    assert "KALSHI_MAX_ORDER_COST" in refusal and "$5.00" in refusal and "Time in force" not in out
     assert orders_on(exchange, tick) == [] and journal(config) == []
     drive(config, place(tick, "b", "y", "10", "0.30", "", "", "", "", "y"))     # $3 + fee: allowed
     out = drive(config, "\n".join(["4", "a", "", "20", "y", "", "0"]) + "\n")  # to $6: refused

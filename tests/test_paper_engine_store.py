@@ -18,7 +18,7 @@ from engine_fixtures import NOW, SUB, A, Clock, book, ioc, make_universe, order
 
 from kalshi_trading.paper.engine import PaperEngine
 from kalshi_trading.paper.store import Store
-from kalshi_trading.paper.universe import BookSnapshot, MarketUpdate, TradePrint
+from kalshi_trading.paper.universe import MarketUpdate, TradePrint
 from tests.waiting import read_line
 
 REPO = Path(__file__).resolve().parent.parent

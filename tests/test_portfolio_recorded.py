@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from kalshi_trading.errors import NotFoundError
-from kalshi_trading.models import Fill, MarketPosition, Settlement
+from kalshi_trading.models import MarketPosition, Settlement
 from kalshi_trading.portfolio.fill_collector import FillCollector
 from kalshi_trading.portfolio_tracker import PortfolioTracker
 

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
-from cli_harness import command, config_for, drive, journal, make_universe, orders_on, ticker
+from cli_harness import command, config_for, drive, journal, make_universe, orders_on, ticker, trail_dir
 from requests.adapters import BaseAdapter, HTTPAdapter
 
 from kalshi_trading.client.signing import KalshiSigner
@@ -275,7 +275,7 @@ def test_the_menu_after_a_lost_answer_says_so_and_a_retry_after_restart_places_n
 def test_the_order_subcommand_retried_after_a_lost_answer_finds_the_order(
         exchange, client, faults, tmp_path) -> None:
     config = config_for(exchange, tmp_path)
-    logger, executor = executor_for(client, config.log_dir)   # an earlier `order` run: answer lost
+    logger, executor = executor_for(client, trail_dir(config))   # an earlier `order` run: answer lost
     lose_the_answer(executor, faults, buy("dup8"), placed=True)
     logger.close()
     code, out, err = command(config, ["order", "--ticker", ticker("dup8"), "--side", "yes", "--action", "buy",
@@ -285,7 +285,7 @@ def test_the_order_subcommand_retried_after_a_lost_answer_finds_the_order(
     (order,) = orders_on(exchange, ticker("dup8"))
     assert doc["already_placed"] is True and doc["order_id"] == order["order_id"]
     assert "not sent again" in doc["warnings"][0]
-    assert os.path.exists(config.log_dir / "trades.jsonl")
+    assert os.path.exists(trail_dir(config) / "trades.jsonl")
 
 
 def test_a_decrease_whose_answer_is_lost_shrinks_the_order_once(exchange, faults, tmp_path) -> None:

@@ -390,8 +390,9 @@ def test_preview_of_an_ioc_walks_the_book_up_to_the_limit(fake: FakeExchange, ex
     assert est.taker_fee == D("1.0500")                    # 0.07 x 60 x 0.5 x 0.5
     assert preview.fee_estimate == D("1.0500")
     assert preview.cost == D("52.00")
-    assert preview.worst_case_loss == D("52.00") + D("1.7472")  # fee at the limit, rounded up
-    assert any("the rest will be cancelled" in w for w in preview.warnings)
+    assert preview.worst_case_loss == D("53.75")   # 52.00 + the 1.7472 fee at the limit, up to the cent
+    assert preview.forecast.cancelled == D("40")
+    assert any("the other 40.00 are cancelled (immediate-or-cancel)" in line for line in preview.lines())
     assert preview.request.side is BookSide.BID and preview.request.client_order_id is None
     assert fake.created == [] and tlog.query() == []
 
@@ -640,19 +641,16 @@ def test_paper_fill_or_kill_that_cannot_fill_is_refused_and_logged(live: tuple) 
     assert logger.query(event_types="fill") == []
 
 
-@pytest.mark.parametrize("action, count, position, expected", [
-    (Action.BUY, "10", "0", "Cost: $4.0000"),
-    (Action.SELL, "10", "10", "Proceeds at the limit: $4.0000"),
-    (Action.SELL, "10", "4", "Proceeds at the limit: $4.0000; selling more than you hold opens NO, "
-                             "costing $3.6000"),   # 6 contracts opened as NO at 1 - 0.40
+@pytest.mark.parametrize("action, position, expected", [
+    (Action.BUY, "0", "Cost: up to $4.0000 (10.00 YES at 0.4000 or better)"),
+    (Action.SELL, "10", "Proceeds: at least $4.0000 (closes 10.00 YES you hold at YES 0.4000 or better)"),
+    (Action.SELL, "4", "Proceeds: at least $1.6000 for the 4.00 YES you hold; the other 6.00 open NO, "
+                       "costing up to $3.6000"),   # 6 contracts opened as NO at 1 - 0.40
+    (Action.SELL, "0", "Cost: up to $6.0000 (10.00 NO at 0.6000 or better); you hold no YES, so selling "
+                       "it buys NO: no proceeds"),
 ])
-def test_preview_says_cost_for_a_buy_and_proceeds_for_a_sell(action: Action, count: str, position: str,
-                                                            expected: str) -> None:
-    from kalshi_trading.executor.order_preview import OrderPreview
-    intent = OrderIntent("KXT-1", action, OutcomeSide.YES, Decimal(count), Decimal("0.40"))
-    preview = OrderPreview(intent=intent, request=intent.to_v2(None), market=None, fee_type="quadratic",
-                           cost=intent.count * intent.price, fee_estimate=Decimal("0.17"),
-                           worst_case_loss=Decimal("6"), current_position=Decimal(position),
-                           resulting_position=Decimal(position) + intent.signed_yes_delta,
-                           estimated_fill=None)
-    assert preview.lines()[2].startswith(expected + "  fee estimate: $0.1700")
+def test_preview_says_what_the_order_costs_or_brings_in_by_what_it_closes_and_opens(
+        fake: FakeExchange, executor: TradeExecutor, action: Action, position: str, expected: str) -> None:
+    fake.positions[A] = Decimal(position)
+    preview = executor.preview(intent(action.value, "yes", "10", "0.40"))
+    assert expected in preview.lines()

@@ -216,7 +216,7 @@ def test_trades_log_is_human_and_errors_log_has_only_errors(tlog: TradeLogger) -
     tlog.record("error", ticker="KXTEST-A", message="HTTP 409 [market_closed] market closed")
     trades = (tlog.log_dir / "trades.log").read_text()
     errors = (tlog.log_dir / "errors.log").read_text()
-    assert "SUBMISSION KXTEST-A buy no 10.00 @ yes 0.6300 status=sending" in trades
+    assert "SUBMISSION KXTEST-A buy NO 10.00 @ 0.3700 (yes 0.6300) status=sending" in trades
     assert "market_closed" in trades and "market_closed" in errors
     assert "SUBMISSION" not in errors
 
@@ -244,7 +244,9 @@ def test_export_csv_has_exact_columns_and_the_filtered_rows(tlog: TradeLogger, t
         rows = list(csv.reader(handle))
     assert tuple(rows[0]) == CSV_COLUMNS
     assert rows[0] == ["created_time", "event_type", "ticker", "outcome_side", "book_side",
-                       "action", "count_fp", "yes_price_dollars", "no_price_dollars", "fee_cost",
+                       "action", "count_fp", "price_dollars", "yes_price_dollars", "no_price_dollars",
+                       "fee_cost", "cash_change_dollars", "order_status", "fill_count_fp",
+                       "remaining_count_fp", "market_result", "revenue_dollars", "fees_paid_dollars",
                        "order_id", "client_order_id", "fill_id", "status", "message"]
     row = dict(zip(rows[0], rows[1]))
     assert len(rows) == 2

@@ -1,8 +1,10 @@
 """`TradeHistory`: the audit trail as a trader reads it, with what the exchange did meanwhile.
 
 The menu's history screen and the `history` / `export` subcommands both call this: before the log
-is read, fills are imported (deduplicated by fill_id) and the exchange's own cancellations of our
-orders (market closed, expiry, another session) are recorded, so every order shows how it ended.
+is read, fills are imported (deduplicated by fill_id), the exchange's own cancellations of our
+orders (market closed, expiry, another session) are recorded, so every order shows how it ended,
+and settlements are imported (deduplicated by market and settled time), so the history holds
+what each market paid and its cash column adds up to the P&L.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ class TradeHistory:
         start = since or self.default_start()
         return self._logger.import_fills(self._client.iter_fills(min_ts=to_unix(start)))
 
+    def sync_settlements(self, since: datetime | None = None) -> int:
+        """Import the exchange's settlements into the trade log (deduplicated); returns new ones."""
+        start = since or self.default_start()
+        return self._logger.import_settlements(self._client.iter_settlements(min_ts=to_unix(start)))
+
     def sync_cancellations(self) -> int:
         """Record the cancellations the exchange made of orders this app placed. Run after
         `sync_fills`: an order the log still thinks rests but the exchange no longer lists as
@@ -58,8 +65,7 @@ class TradeHistory:
             if order.status != "canceled":
                 continue  # executed: its fills say so (imported when they are in the synced range)
             recorded += self._logger.import_cancellation(
-                order.order_id, filled=order.fill_count, created_time=order.last_update_time,
-                message=f"{self._why_canceled(order)}; filled {fmt_count(order.fill_count)}")
+                order, message=f"{self._why_canceled(order)}; filled {fmt_count(order.fill_count)}")
         return recorded
 
     def _why_canceled(self, order: Order) -> str:
@@ -71,15 +77,19 @@ class TradeHistory:
             market = self._client.get_market(order.ticker)
         except KalshiTradingError:
             market = None
+        if market is not None and not market.is_open and market.result:
+            return f"canceled by the exchange: the market closed and settled {market.result}"
         if market is not None and not market.is_open and (market.close_time is None
                                                           or market.close_time <= ended):
             return "canceled by the exchange: the market closed"
         return "canceled outside this app (another session, or the website)"
 
     def sync(self, since: datetime | None = None) -> None:
-        """Fills, then the cancellations they do not explain."""
+        """Fills, then the cancellations they do not explain, then settlements (a settlement
+        cancels the market's resting orders first, so its row comes after theirs)."""
         self.sync_fills(since=since)
         self.sync_cancellations()
+        self.sync_settlements(since=since)
 
     def query(self, *, start: datetime | None = None, end: datetime | None = None,
               ticker: str | None = None, event_types: list[str] | None = None,
@@ -122,4 +132,22 @@ class TradeHistory:
                 price = rec.get("no_price_dollars" if side == "no" else "yes_price_dollars")
                 if price:
                     out[order_id] = f"{action} {side.upper()} @ {price}"
+        return out
+
+    def placed_time_in_force(self) -> dict[str, str]:
+        """Order id -> the time in force it was placed with (`good_till_canceled`), from the trade
+        log: Kalshi's Order record does not carry it. An amend's new order id keeps its order's."""
+        try:
+            records = self._logger.query(event_types=["submission", "amend"])
+        except Exception:  # noqa: BLE001 - a decoration: an unreadable log must not hide the orders
+            return {}
+        out: dict[str, str] = {}
+        for rec in records:                      # oldest first: a replaced id before its successor
+            order_id, tif = rec.get("order_id"), rec.get("time_in_force")
+            if not isinstance(order_id, str) or not order_id:
+                continue
+            if rec.get("event_type") == "submission" and tif:
+                out[order_id] = str(tif)
+            elif rec.get("replaced_order_id") in out:
+                out[order_id] = out[rec["replaced_order_id"]]
         return out

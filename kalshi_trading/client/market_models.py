@@ -48,6 +48,8 @@ class Market:
     can_close_early: bool
     exchange_index: int
     notional_value: Decimal
+    floor_strike: Decimal | None = None   # the strike a market of a ladder is about (`At least 50`)
+    cap_strike: Decimal | None = None
 
     @classmethod
     def from_api(cls, raw: Raw) -> "Market":
@@ -87,6 +89,8 @@ class Market:
             exchange_index=int(raw.get("exchange_index") or 0),
             notional_value=read_dollars(raw, r, "notional_value_dollars", cents="notional_value",
                                     required=False) or ONE,
+            floor_strike=_strike(raw.get("floor_strike")),
+            cap_strike=_strike(raw.get("cap_strike")),
         )
 
     @property
@@ -96,6 +100,17 @@ class Market:
     @property
     def is_settled(self) -> bool:
         return self.status in ("determined", "finalized", "settled") and self.result != ""
+
+
+def _strike(value: Any) -> Decimal | None:
+    """A strike as the API sends it (a JSON number, not money); None when absent or unreadable:
+    it only orders a ladder of markets on screen."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return to_decimal(value, "strike", floats=True)
+    except UserInputError:
+        return None
 
 
 @dataclass(frozen=True)

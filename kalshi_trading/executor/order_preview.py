@@ -1,9 +1,9 @@
 """The checks and numbers behind every order, kept apart from the network so they read plainly.
 
 `normalize_intent` and `check_against_market` reject anything the exchange would refuse, with one
-line a trader can act on; `check_risk` is the configured risk gate; `estimate_fill` is the book's
-one walk (`Orderbook.walk`) up to the limit price; `OrderPreview` is what the trader confirms and
-`SubmissionResult` what came of it;
+line a trader can act on; `check_risk` is the configured risk gate (its parts run on their own while
+the order form is being filled in); `OrderPreview` is what the trader confirms, built on the
+`fill_forecast` of what the exchange will do, and `SubmissionResult` what came of it;
 `submission_fields` / `same_order` are how the audit trail names a submission and recognises a
 retry of it. The executor wires them to the client; nothing here sends a request.
 """
@@ -18,14 +18,17 @@ from typing import Any, TypeVar
 
 from ..config import RiskLimits
 from ..errors import RiskLimitExceeded, TransientApiError, UserInputError
-from ..models import BookWalk, CreateOrderResult, Market, Order, Orderbook
+from ..models import BookWalk, CreateOrderResult, Market, Order
 from ..money import ONE, ZERO, fmt_count, fmt_dollars, parse_count, parse_dollars, trade_fee
 from ..order_request import (Action, BookSide, OrderIntent, OrderRequestV2, OutcomeSide, SelfTradePrevention,
                              TimeInForce)
 from ..timeutil import from_unix, to_iso_z
+from .fill_forecast import Forecast
+from .forecast_lines import forecast_lines
 
-__all__ = ["FillEstimate", "OrderPreview", "normalize_intent", "check_against_market",
-           "check_risk", "estimate_fill", "exposure_cost", "worst_case_loss", "book_side_terms",
+__all__ = ["OrderPreview", "normalize_intent", "check_against_market", "check_risk",
+           "check_cost_limit", "check_position_limit", "check_open_orders", "affordable_count",
+           "exposure_cost", "book_side_terms",
            "SubmissionResult", "order_status", "submission_fields", "same_order", "existing_result",
            "unanswered_error", "RECORD_OWN"]
 
@@ -107,97 +110,108 @@ def exposure_cost(intent: OrderIntent, position: Decimal) -> Decimal:
     return opening * price
 
 
-def worst_case_loss(intent: OrderIntent, taker_rate: Decimal) -> Decimal:
-    """The most this order can lose against not placing it: the price paid (a buy) or the payout
-    given up (a sell), plus the taker fee at the limit price (fills only come at better prices)."""
-    at_risk = intent.price if intent.action is Action.BUY else ONE - intent.price
-    return intent.count * at_risk + trade_fee(intent.count, intent.price, taker_rate)
-
-
-def check_risk(intent: OrderIntent, limits: RiskLimits, *, position: Decimal, resting_orders: int,
-               fee: Decimal) -> None:
-    """The configured gate; RiskLimitExceeded names the limit and the numbers."""
+def check_cost_limit(intent: OrderIntent, limits: RiskLimits, *, position: Decimal, fee: Decimal) -> None:
+    """The per-order cost limit: what the order newly puts at risk, plus its fee."""
     cost = exposure_cost(intent, position) + fee
     if cost > limits.max_order_cost:
         raise RiskLimitExceeded(
             f"order would cost up to ${fmt_dollars(cost)}, above the ${fmt_dollars(limits.max_order_cost, 2)} "
             "limit per order (KALSHI_MAX_ORDER_COST)")
+
+
+def check_position_limit(intent: OrderIntent, limits: RiskLimits, *, position: Decimal) -> None:
+    """The position limit: an order may not grow the position in one market past it."""
     resulting = position + intent.signed_yes_delta
     if abs(resulting) > limits.max_position and abs(resulting) > abs(position):
         raise RiskLimitExceeded(
             f"position in {intent.ticker} would reach {fmt_count(abs(resulting))} contracts, above the "
             f"limit of {fmt_count(limits.max_position)} (KALSHI_MAX_POSITION)")
+
+
+def check_open_orders(intent: OrderIntent, limits: RiskLimits, *, resting_orders: int) -> None:
+    """The open-order limit, for orders that may rest (GTC)."""
     if intent.time_in_force is TimeInForce.GTC and resting_orders >= limits.max_open_orders:
         raise RiskLimitExceeded(
             f"{resting_orders} orders are already resting; the limit is {limits.max_open_orders} "
             "(KALSHI_MAX_OPEN_ORDERS)")
 
 
-FillEstimate = BookWalk   # what the book would give right now at the limit price or better
+def check_risk(intent: OrderIntent, limits: RiskLimits, *, position: Decimal, resting_orders: int,
+               fee: Decimal) -> None:
+    """The configured gate; RiskLimitExceeded names the limit and the numbers."""
+    check_cost_limit(intent, limits, position=position, fee=fee)
+    check_position_limit(intent, limits, position=position)
+    check_open_orders(intent, limits, resting_orders=resting_orders)
 
 
-def estimate_fill(book: Orderbook, intent: OrderIntent, taker_rate: Decimal) -> FillEstimate:
-    """The book walk of this order up to its limit price, its average to the micro-dollar."""
-    walk = book.walk(intent.outcome, intent.action is Action.BUY, intent.count, limit=intent.price,
-                     taker_rate=taker_rate)
-    if walk.average_price is None:
-        return walk
-    return replace(walk, average_price=walk.average_price.quantize(Decimal("0.000001")))
+def affordable_count(intent: OrderIntent, limits: RiskLimits, *, position: Decimal,
+                     taker_rate: Decimal) -> Decimal:
+    """The largest count (in 0.01 steps, up to the intent's) the cost limit lets through at the
+    intent's price, so a refusal can say what would pass."""
+    low, high = 0, int(intent.count.scaleb(2)) + 1      # hundredths: low passes, high does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        probe = replace(intent, count=Decimal(middle).scaleb(-2))
+        cost = exposure_cost(probe, position) + trade_fee(probe.count, probe.price, taker_rate)
+        low, high = (middle, high) if cost <= limits.max_order_cost else (low, middle)
+    return Decimal(low).scaleb(-2).quantize(Decimal("0.01"))
 
 
 @dataclass(frozen=True)
 class OrderPreview:
-    """Everything a trader confirms before an order is sent."""
+    """Everything a trader confirms before an order is sent: the order, and what the exchange will
+    do with it as the book stands (`forecast`: refused, or filled now / resting / cancelled)."""
 
     intent: OrderIntent
     request: OrderRequestV2          # what would be sent (the client_order_id is made at submit)
     market: Market
     fee_type: str
-    cost: Decimal                    # count x price, in the outcome's terms
-    fee_estimate: Decimal            # taker fee on the part that fills now, maker fee on the rest
-    worst_case_loss: Decimal
-    current_position: Decimal        # signed: YES > 0, NO < 0
-    resulting_position: Decimal      # if the whole order fills
-    estimated_fill: FillEstimate | None
+    forecast: Forecast
     warnings: tuple[str, ...] = ()
 
+    @property
+    def refusal(self) -> str | None:
+        """Why the exchange will refuse this order; None when it will take it."""
+        return self.forecast.refusal
+
+    @property
+    def cost(self) -> Decimal:
+        """Count the exchange takes on x price, in the outcome's terms."""
+        return self.forecast.intent.count * self.intent.price
+
+    @property
+    def fee_estimate(self) -> Decimal:
+        """Taker fees of the fills now (rounded as the exchange books them), maker fee on the rest."""
+        return self.forecast.fee_now + self.forecast.rest_fee
+
+    @property
+    def worst_case_loss(self) -> Decimal:
+        return self.forecast.worst_case_loss
+
+    @property
+    def current_position(self) -> Decimal:
+        """Signed: YES > 0, NO < 0."""
+        return self.forecast.position
+
+    @property
+    def resulting_position(self) -> Decimal:
+        """Once everything the exchange keeps of this order has filled."""
+        return self.forecast.position_if_filled
+
+    @property
+    def estimated_fill(self) -> BookWalk:
+        return self.forecast.as_book_walk()
+
     def lines(self) -> list[str]:
-        """The preview as short lines, for the confirmation screen and `--dry-run`."""
+        """The preview as short lines, for the confirmation screen and the `order` subcommand."""
         i, r = self.intent, self.request
-        out = [
-            f"{i.action.value.upper()} {fmt_count(i.count)} {i.outcome.value.upper()} {i.ticker} "
-            f"at {fmt_dollars(i.price)} ({i.time_in_force.value})",
-            f"Sent as: {r.side.value} {fmt_count(r.count)} at YES {fmt_dollars(r.price)}",
-            f"{self._money_line()}  fee estimate: ${fmt_dollars(self.fee_estimate)} ({self.fee_type})",
-            f"Worst case loss: ${fmt_dollars(self.worst_case_loss)}",
-            f"Position: {_signed(self.current_position)} -> {_signed(self.resulting_position)} if filled",
-        ]
-        if self.estimated_fill is not None:
-            est = self.estimated_fill
-            avg = fmt_dollars(est.average_price) if est.average_price is not None else "-"
-            out.append(f"Fills now: {fmt_count(est.count)} of {fmt_count(i.count)} at average {avg}")
+        flags = "".join(f", {name}" for name, on in (("post-only", i.post_only), ("reduce-only", i.reduce_only))
+                        if on)
+        out = [f"{i.action.value.upper()} {fmt_count(i.count)} {i.outcome.value.upper()} {i.ticker} "
+               f"at {fmt_dollars(i.price)} ({i.time_in_force.value}{flags})",
+               f"Sent as: {r.side.value} {fmt_count(r.count)} at YES {fmt_dollars(r.price)}"]
+        out += forecast_lines(self.forecast, self.fee_type)
         return out + [f"Warning: {text}" for text in self.warnings]
-
-
-    def _money_line(self) -> str:
-        """A buy shows what it costs; a sell what it brings in, and, when it sells more than is
-        held, what opening the other side costs (Kalshi nets YES and NO into one position)."""
-        i = self.intent
-        if i.action is Action.BUY:
-            return f"Cost: ${fmt_dollars(self.cost)}"
-        line = f"Proceeds at the limit: ${fmt_dollars(self.cost)}"
-        opening = exposure_cost(i, self.current_position)
-        if opening > ZERO:
-            other = "NO" if i.outcome is OutcomeSide.YES else "YES"
-            line += f"; selling more than you hold opens {other}, costing ${fmt_dollars(opening)}"
-        return line
-
-
-def _signed(position: Decimal) -> str:
-    if position == ZERO:
-        return "flat"
-    side = "YES" if position > ZERO else "NO"
-    return f"{fmt_count(abs(position))} {side}"
 
 
 def book_side_terms(side: BookSide) -> tuple[Action, OutcomeSide]:

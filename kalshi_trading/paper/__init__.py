@@ -8,5 +8,7 @@ store.py, dir_lock.py                  SQLite (WAL) persistence, one transaction
                                        exchange per data folder
 universe.py, market_data/              the markets it trades on, and their loaders (bundled
                                        recordings, live public endpoints, a folder of responses)
+shared_exchange.py, leases.py          one exchange per folder shared by the app's sessions: start
+                                       or join it, leases, the last session out stops it
 cli.py                                 `paper-server` and `paper-reset`
 """

@@ -44,6 +44,23 @@ class DataDirLock:
                               "or give this one another data folder") from None
         return cls(fd)
 
+    @staticmethod
+    def is_held(data_dir: Path) -> bool:
+        """True when an exchange holds the folder's lock now (this process's own included)."""
+        if fcntl is None:
+            return False
+        try:
+            fd = os.open(Path(data_dir) / LOCK_FILE, os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)   # closing drops the lock if we got it
+        return False
+
     def release(self) -> None:
         """Drop the lock; safe to call twice."""
         fd, self._fd = self._fd, None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,12 +34,15 @@ from .store import Store
 from .universe import MarketUniverse
 
 __all__ = ["PaperApp", "Reply", "RunningExchange", "start_paper_exchange", "REPLAY_START_KEY",
-           "STATE_FILE"]
+           "ACCOUNT_ID_KEY", "STATE_FILE"]
 
 logger = logging.getLogger(__name__)
 
 REPLAY_START_KEY = "replay_start"
 REPLAY_SPEED_KEY = "replay_speed"
+# Names this paper account's state for good: made with the state, so `paper-reset` (which deletes
+# the state) gives the next account a new one, and the app keeps each account's trail apart.
+ACCOUNT_ID_KEY = "account_id"
 STATE_FILE = "paper.sqlite3"  # the sqlite database in the data dir (plus -wal / -shm beside it)
 _TOO_MANY = {"error": "too many requests"}
 _FAULT_REPLIES = {
@@ -124,6 +128,7 @@ class RunningExchange:
     key_id: str | None = field(default=None, repr=False)
     private_key_path: Path | None = field(default=None, repr=False)
     key_created: bool = False
+    account_id: str | None = None          # the state's own id (store meta); a reset makes a new one
     _server: PaperHTTPServer | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _store: Store | None = field(default=None, repr=False)
@@ -133,6 +138,10 @@ class RunningExchange:
     @property
     def port(self) -> int:
         return int(self.base_url.split(":")[2].split("/")[0])
+
+    def banner_line(self) -> str:
+        """How the app's banner describes an exchange running inside the app itself."""
+        return "Paper exchange: runs inside this session only; it stops when you leave"
 
     def stop(self) -> None:
         """Stop serving, end open connections, close the store. Safe to call twice."""
@@ -189,6 +198,16 @@ def _open_state(data_dir: Path, *, market_data: str, universe: MarketUniverse | 
     return store, engine
 
 
+def _account_id(store: Store) -> str:
+    """The state's account id, made the first time (also for state from before ids existed)."""
+    saved = store.get_meta(ACCOUNT_ID_KEY)
+    if saved:
+        return saved
+    made = uuid.uuid4().hex
+    store.set_meta(ACCOUNT_ID_KEY, made)
+    return made
+
+
 def _pinned_speed(store: Store, requested: float, on_notice: Callable[[str], None]) -> float:
     """The replay speed the account was created with: the timeline (when markets open, close and
     settle) is start + recorded time / speed, so another speed would rewrite history under the
@@ -239,6 +258,11 @@ def start_paper_exchange(data_dir: Path, *, host: str = "127.0.0.1", port: int =
         store, engine = _open_state(data_dir, market_data=market_data, universe=universe, speed=speed,
                                     clock=clock, on_notice=notice, live_base_url=live_base_url,
                                     live_session=live_session)
+        try:
+            account_id = _account_id(store)
+        except BaseException:
+            store.close()
+            raise
     except BaseException:
         dir_lock.release()
         raise
@@ -259,7 +283,7 @@ def start_paper_exchange(data_dir: Path, *, host: str = "127.0.0.1", port: int =
         base_url=f"http://{bound_host}:{bound_port}{API_PREFIX}", engine=engine, data_dir=data_dir,
         key_id=paper_key.key_id if paper_key else None,
         private_key_path=paper_key.private_key_path if paper_key else None,
-        key_created=bool(paper_key and paper_key.created),
+        key_created=bool(paper_key and paper_key.created), account_id=account_id,
         _server=server, _thread=thread, _store=store, _dir_lock=dir_lock, live_refresh=refresher)
     logger.info("paper exchange serving on %s:%s", bound_host, bound_port)
     return running

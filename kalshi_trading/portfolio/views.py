@@ -17,7 +17,8 @@ from ..money import fmt_count, fmt_dollars
 from ..terminal.tables import REPORT, Column, clip, render_table as layout_table
 from .report import MarketLine, MarkSource, PortfolioReport
 
-__all__ = ["render_portfolio", "render_table", "render_daily", "sparkline", "BLOCKS", "CLOSED_ROWS"]
+__all__ = ["render_portfolio", "render_table", "render_daily", "sparkline", "BLOCKS", "CLOSED_ROWS",
+           "REALIZED_MEANS", "PNL_NOTES", "LEGEND"]
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 CLOSED_ROWS = 20    # closed or settled markets listed before "... and N more"
@@ -25,6 +26,21 @@ HEADERS = ("Position", "Avg cost", "Mark", "Unrealized", "Realized", "Fees")
 _MIN_TICKER = 12    # below this, each ticker gets a line of its own above its figures
 COLUMNS = (Column("Ticker", whole=True, min_width=_MIN_TICKER), *(Column(h, align=">") for h in HEADERS))
 _DAILY, _EQUITY = "  daily   ", "  equity  "
+# The one definition of realized P&L, said wherever a realized figure is shown (menu 5, `pnl`,
+# `positions`): the screens say it under their tables (the headers stay short so a market's
+# figures fit on one line from 60 columns), the JSON documents carry these notes.
+REALIZED_MEANS = ("net of fees: what closed and settled contracts made after every fee that belongs to "
+                  "them (the opening fees of contracts still held count in unrealized P&L)")
+LEGEND = ("Realized is net of fees. Avg cost and Mark are in the held side's prices (NO prices "
+          "for a NO position).")
+PNL_NOTES = {
+    "realized_pnl_dollars": REALIZED_MEANS,
+    "average_cost_dollars": "in YES terms: the YES price per contract held; a NO position "
+                            "(position_fp < 0) paid 1 minus this per NO contract",
+    "mark_dollars": "in YES terms: a NO position is worth 1 minus this per contract",
+    "position_fp": "signed: YES > 0, NO < 0",
+}
+EMPTY = "No positions, fills or settlements yet: markets show up here once an order fills."
 
 
 def sparkline(values: Sequence[Decimal], *, zero_as: str | None = None) -> str:
@@ -83,7 +99,12 @@ def _cells(market: MarketLine) -> list[str]:
 
 def render_table(report: PortfolioReport, width: int) -> list[str]:
     """Ticker, position (`10.00 NO`), average cost and mark in the held side's prices,
-    unrealized, realized, fees; then totals. (`pnl --json` keeps the API's YES-book terms.)"""
+    unrealized, realized, fees; then totals. (`pnl --json` keeps the API's YES-book terms.)
+
+    An account that never traded (what every new user sees first) gets one sentence instead of
+    a table of headers over zeros."""
+    if not report.markets:
+        return textwrap.wrap(EMPTY, max(width, 1))
     rows: list[list[str] | None] = []
     shown_closed = hidden = 0
     for market in report.markets:
@@ -98,8 +119,6 @@ def render_table(report: PortfolioReport, width: int) -> list[str]:
                  fmt_dollars(report.fees)])
     lines = layout_table(COLUMNS, rows, width, REPORT)
     notes = []
-    if not report.markets:
-        notes.append("No positions, fills or settlements yet.")
     if hidden:
         notes.append(f"... and {hidden} more closed markets (pnl --json lists them all)")
     if notes:    # under the last market, above the totals' rule
@@ -119,7 +138,7 @@ def render_daily(report: PortfolioReport, width: int) -> list[str]:
     days = report.daily
     if not days:
         return []
-    lines = textwrap.wrap(f"Realized P&L by UTC day, {days[0].day.isoformat()} to "
+    lines = textwrap.wrap(f"Net realized P&L by UTC day, {days[0].day.isoformat()} to "
                           f"{days[-1].day.isoformat()}:", width)
     active = [d for d in days if d.realized]
     if not active:
@@ -147,8 +166,11 @@ def render_portfolio(report: PortfolioReport, width: int = 100) -> list[str]:
     lines += render_table(report, width)
     lines += textwrap.wrap(f"Total P&L (realized + unrealized, net of fees): "
                            f"{_signed(report.realized + report.unrealized)}", width)
-    lines.append("")
-    lines += render_daily(report, width)
+    if report.markets:
+        lines += textwrap.wrap(LEGEND, width)
+    if report.markets:     # 30 days of nothing is no news to an account that never traded
+        lines.append("")
+        lines += render_daily(report, width)
     if report.warnings:
         lines += ["", f"Warnings ({len(report.warnings)}):"]
         for warning in report.warnings:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 from decimal import Decimal
-from pathlib import Path
 from typing import Callable, TypeVar
 
 from ..config import Mode
@@ -18,6 +17,7 @@ from ..executor.intents import build_intent
 from ..executor.order_preview import SubmissionResult
 from ..money import fmt_cash, fmt_count, fmt_dollars
 from ..order_request import Action, OutcomeSide, TimeInForce
+from ..portfolio.views import PNL_NOTES, REALIZED_MEANS
 from ..trading_cli import Column, render_table
 from .history_screens import HISTORY_COLUMNS, HISTORY_NOTE, csv_path, history_rows
 from .input_parsing import (exclusive_end, parse_count, parse_date, parse_date_end, parse_expiry, parse_price,
@@ -25,18 +25,26 @@ from .input_parsing import (exclusive_end, parse_count, parse_date, parse_date_e
 from .json_views import (balance_json, dollars, fill_json, market_json, order_json, orderbook_json,
                          position_json, settlement_json, to_jsonable)
 from .market_screens import (MARKET_COLUMNS, book_lines, cost_lines, detail_lines, market_details,
-                             market_rows, search_markets, taker_rate, trade_cost)
+                             market_rows, my_resting_orders, search_markets, taker_rate, trade_cost)
 from .order_screens import MARKET, ORDER_COLUMNS, confirm_order, order_rows, preview_lines, result_lines
 from .services import AppServices
+from .tables import COMMAND_HINT
 
 __all__ = ["HANDLERS"]
 
 Output = tuple[object, list[str]]
+POSITIONS_NOTES = {
+    "realized_pnl_dollars": REALIZED_MEANS + "; the same figure as pnl's",
+    "exchange_realized_pnl_dollars": "the exchange's own realized_pnl_dollars; Kalshi does not say "
+                                     "whether it takes fees off (the paper exchange's does not)",
+    "position_fp": "signed: YES > 0, NO < 0",
+}
+WHOLE_ID = 32   # a UUID's hex digits: text this long is taken as a whole order id, not a start
 T = TypeVar("T")
 
 
 def _table(services: AppServices, columns: tuple[Column, ...], rows: list[list[str]], empty: str) -> list[str]:
-    return render_table(columns, rows, services.cli.width) if rows else [empty]
+    return render_table(columns, rows, services.cli.width, hint=COMMAND_HINT) if rows else [empty]
 
 
 def markets(services: AppServices, args: argparse.Namespace) -> Output:
@@ -61,7 +69,8 @@ def book(services: AppServices, args: argparse.Namespace) -> Output:
     tick = parse_ticker(args.ticker)
     ob = _known(services.client.get_orderbook, tick)
     doc = orderbook_json(ob)
-    lines = book_lines(ob)
+    mine = [] if getattr(args, "json", False) else my_resting_orders(services.client, tick)
+    lines = book_lines(ob, mine=mine)
     if args.count:
         count = parse_count(args.count)
         rate = taker_rate(services.client, services.client.get_market(tick))
@@ -85,24 +94,38 @@ def balance(services: AppServices, args: argparse.Namespace) -> Output:
 
 
 def positions(services: AppServices, args: argparse.Namespace) -> Output:
+    """The exchange's positions, with realized P&L as `pnl` defines it (net of fees, from the
+    fills and settlements), one meaning in every document: the exchange's own figure, whose fee
+    treatment Kalshi leaves open, is kept as `exchange_realized_pnl_dollars`."""
     held = list(services.client.iter_positions())
-    rows = [[p.ticker, fmt_count(p.position), dollars(p.market_exposure) or "", dollars(p.realized_pnl) or "",
-             dollars(p.fees_paid) or ""] for p in held]
+    report = services.tracker.build_report() if held else None
+    realized = {line.ticker: dollars(line.realized) for line in (report.markets if report else ())}
+    rows = [[p.ticker, fmt_count(p.position), dollars(p.market_exposure) or "",
+             realized.get(p.ticker) or "-", dollars(p.fees_paid) or ""] for p in held]
     cols = (Column("ticker", whole=True), Column("position", align=">"), Column("exposure", align=">"),
-            Column("realized", align=">"), Column("fees", align=">"))
-    return ({"market_positions": [position_json(p) for p in held]},
-            _table(services, cols, rows, "No positions.") + ["(position: YES > 0, NO < 0)"])
+            Column("net realized", align=">"), Column("fees", align=">"))
+    doc = {"market_positions": [{**position_json(p), "realized_pnl_dollars": realized.get(p.ticker),
+                                 "exchange_realized_pnl_dollars": dollars(p.realized_pnl)} for p in held],
+           "notes": POSITIONS_NOTES}
+    notes = ["(position: YES > 0, NO < 0; net realized: after fees, as pnl shows it)"]
+    if report is not None and report.warnings:
+        notes.append(f"({len(report.warnings)} warning(s) about these figures: see pnl)")
+    return doc, _table(services, cols, rows, "No positions.") + notes
 
 
 def orders(services: AppServices, args: argparse.Namespace) -> Output:
     found = list(services.client.iter_orders(status=args.status, ticker=args.ticker and parse_ticker(args.ticker)))
-    rows = order_rows(found, services.history.placed_as())
+    tifs = services.history.placed_time_in_force()   # Kalshi's Order does not say; the log does
+    rows = order_rows(found, services.history.placed_as(), tifs)
     for row, o in zip(rows, found):
         row[1] = o.order_id  # in full: it is what `cancel ORDER_ID` takes
     cols = tuple(Column(c.header, whole=True) if c.header == "order id" else c for c in ORDER_COLUMNS)
     cols += (Column("status", drop=1),)
     rows = [row + [o.status] for row, o in zip(rows, found)]
-    return {"orders": [order_json(o) for o in found]}, _table(services, cols, rows, "No orders.")
+    documents = [order_json(o) for o in found]
+    for doc, o in zip(documents, found):
+        doc["time_in_force"] = o.time_in_force or tifs.get(o.order_id, "")
+    return {"orders": documents}, _table(services, cols, rows, "No orders.")
 
 
 def fills(services: AppServices, args: argparse.Namespace) -> Output:
@@ -125,7 +148,8 @@ def settlements(services: AppServices, args: argparse.Namespace) -> Output:
 
 
 def pnl(services: AppServices, args: argparse.Namespace) -> Output:
-    return services.tracker.portfolio_view(services.cli.width)
+    doc, lines = services.tracker.portfolio_view(services.cli.width)
+    return {**doc, "notes": PNL_NOTES}, lines
 
 
 def _range(args: argparse.Namespace) -> tuple:
@@ -146,11 +170,13 @@ def history(services: AppServices, args: argparse.Namespace) -> Output:
 
 
 def export(services: AppServices, args: argparse.Namespace) -> Output:
+    """The menu's rules: only a .csv file (so --out never hits the trade log), a relative name in
+    the export folder, and an existing file replaced only when asked (here: --force)."""
     start, end = _range(args)
-    if Path(args.out).expanduser().is_dir():
-        raise UserInputError(f"--out {args.out} is a folder; give a file name")
-    out = csv_path(args.out)    # the menu's rule: only a .csv file, so --out never hits the trade log
+    out = csv_path(args.out, services.config.log_dir)
     replaced = out.exists()
+    if replaced and not args.force:
+        raise UserInputError(f"{out} exists; add --force to replace it (nothing was exported)")
     rows = services.history.export(out, start=start, end=end, ticker=args.ticker and parse_ticker(args.ticker))
     note = " (replaced the file that was there)" if replaced else ""
     return {"rows": rows, "path": str(out), "replaced": replaced}, [f"Exported {rows} row(s) to {out}{note}"]
@@ -176,7 +202,11 @@ def order(services: AppServices, args: argparse.Namespace) -> Output:
     preview = services.executor.preview(intent)
     if not args.yes:
         services.cli.lines(preview_lines(intent, preview, services.cli.width))
-        if not confirm_order(services.cli, services.config.mode, mkt.ticker):
+        if preview.refusal is not None and not services.cli.confirm(
+                "The exchange will refuse this order as the book stands. Send it anyway?"):
+            raise UserInputError("not sent: the exchange would refuse it (see REFUSED above)")
+        if (preview.refusal is None or services.config.mode is Mode.PROD) and \
+                not confirm_order(services.cli, services.config.mode, mkt.ticker):
             raise UserInputError("not confirmed; nothing was sent")
     before = _balance_or_none(services)
     result = services.executor.submit_interactive(intent)
@@ -207,9 +237,10 @@ def _result_json(result: SubmissionResult) -> dict:
 
 def cancel(services: AppServices, args: argparse.Namespace) -> Output:
     if args.order_id:
-        outcome = services.executor.cancel(args.order_id.strip())
-        doc = {"order_id": args.order_id.strip(), "reduced_by_fp": fmt_count(outcome.reduced_by)}
-        return doc, [f"Canceled {args.order_id.strip()}."]
+        order_id = _resting_order_id(services, args.order_id)
+        outcome = services.executor.cancel(order_id)
+        doc = {"order_id": order_id, "reduced_by_fp": fmt_count(outcome.reduced_by)}
+        return doc, [f"Canceled {order_id}."]
     ticker = args.ticker and parse_ticker(args.ticker)
     resting = list(services.client.iter_orders(status="resting", ticker=ticker))
     if not resting:
@@ -225,6 +256,28 @@ def cancel(services: AppServices, args: argparse.Namespace) -> Output:
             raise UserInputError("not confirmed; nothing was canceled")
     canceled = services.executor.cancel_all(ticker)
     return {"canceled": canceled}, [f"Canceled {canceled} order(s)."]
+
+
+def _resting_order_id(services: AppServices, text: str) -> str:
+    """The resting order `text` names: its whole id or any unique start of it, since the menu's
+    order list shows only the first 8 characters. A whole id that rests nowhere goes on to the
+    executor, which says what became of that order."""
+    wanted = text.strip()
+    if not wanted:   # "" starts every id: it must never pick the only resting order
+        raise UserInputError("give an order id, or --all (see: orders --status resting)")
+    resting = [o.order_id for o in services.client.iter_orders(status="resting")]
+    if wanted in resting:
+        return wanted
+    matches = [order_id for order_id in resting if order_id.lower().startswith(wanted.lower())]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise UserInputError(f"{len(matches)} resting orders have ids starting with {wanted!r}; "
+                             "give more of the id (see: orders --status resting)")
+    if len(wanted) >= WHOLE_ID:
+        return wanted
+    raise UserInputError(f"no resting order has an id starting with {wanted!r} "
+                         "(see: orders --status resting)")
 
 
 HANDLERS: dict[str, Callable[[AppServices, argparse.Namespace], Output]] = {

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--series", metavar="S", help="series ticker")
     p.add_argument("--event", metavar="E", help="event ticker")
     p.add_argument("--status", metavar="S", help="unopened|open|paused|closed|settled")
-    p.add_argument("--limit", type=int, default=200, help="at most this many rows (default 200)")
+    p.add_argument("--limit", type=_whole_number, default=200, help="at most this many rows (default 200)")
     add("market", "one market's details").add_argument("ticker")
     p = add("book", "order book depth, spread and the cost of N contracts")
     p.add_argument("ticker")
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     _date_filters(p)
     p.add_argument("--ticker", metavar="T")
     p.add_argument("--type", dest="event_type", metavar="TYPE",
-                   help="submission|fill|cancellation|amend|error")
+                   help="submission|fill|cancellation|amend|error|settlement")
     p = add("order", "place one order (prices in dollars)")
     p.add_argument("--ticker", required=True)
     p.add_argument("--side", required=True, choices=("yes", "no"), type=str.lower)
@@ -96,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p = add("export", "export the trade log to CSV")
     p.add_argument("--out", required=True, metavar="FILE",
-                   help="a .csv file; an existing one is replaced (the menu asks first)")
+                   help="a .csv file; a relative name goes in KALSHI_LOG_DIR (default logs/)")
+    p.add_argument("--force", action="store_true",
+                   help="replace FILE if it exists (without it, an existing file is refused)")
     _date_filters(p)
     p.add_argument("--ticker", metavar="T")
     sub.add_parser("paper-server", help="run the paper exchange in the foreground (see its --help)",
@@ -109,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _date_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from", dest="date_from", metavar="DATE", help="YYYY-MM-DD or ISO time (UTC)")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="inclusive; YYYY-MM-DD or ISO time")
+
+
+def _whole_number(text: str) -> int:
+    """An argparse `type` for counts of rows: ASCII digits only (`int("٣")` would be 3)."""
+    if not (text.isascii() and text.strip().isdigit()) or len(text.strip()) > 9:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (digits 0-9)")
+    return int(text)
 
 
 def check_usage(args: argparse.Namespace) -> None:
@@ -155,7 +164,7 @@ def _passthrough(argv: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO)
         if argv[0] == "paper-server":
             with redirect_stdout(stdout), redirect_stderr(stderr):
                 return int(paper_cli.paper_server_main(argv[1:]) or 0)
-        with redirect_stderr(stderr):
+        with redirect_stdout(stdout), redirect_stderr(stderr):   # argparse's --help prints to sys.stdout
             return int(paper_cli.paper_reset_main(argv[1:], stdin=stdin, stdout=stdout) or 0)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import UserInputError
 from ..money import fmt_dollars, to_decimal
+from ..trade_logger import EventType
 from ..trading_cli import Column
 from .input_parsing import (exclusive_end, parse_choice, parse_date, parse_date_end, parse_optional,
                             parse_ticker)
@@ -19,38 +20,52 @@ __all__ = ["EVENT_TYPES", "history_rows", "HISTORY_COLUMNS", "history_screen", "
            "strategies_screen", "settings_screen", "settings_rows", "HISTORY_NOTE",
            "csv_path"]
 
-EVENT_TYPES = ("submission", "fill", "cancellation", "amend", "error")
+EVENT_TYPES = tuple(kind.value for kind in EventType)
 HISTORY_COLUMNS = (Column("time (UTC)", min_width=16), Column("event"), Column("ticker", whole=True),
                    Column("order"), Column("count", align=">"), Column("price", align=">"),
-                   Column("fee", align=">", drop=2), Column("status", drop=3),
-                   Column("order id / message", flex=True, min_width=8, drop=4))
-HISTORY_NOTE = "(price is in the order's own terms: a NO order shows the NO price)"
+                   Column("fee", align=">", drop=2), Column("cash", align=">", drop=1),
+                   Column("status", drop=3), Column("order id / message", flex=True, min_width=8, drop=4))
+HISTORY_NOTE = ("(price is in the order's own terms: a NO order shows the NO price; cash is what each "
+                "fill and settlement moved, fees included)")
 
 
 def history_rows(records: list[dict]) -> list[list[str]]:
-    """One row per log record: UTC time with the year to the minute (the CSV has it in full), `buy NO` and the NO price for a NO
-    order (the log keeps both YES and NO prices; the CSV export has both)."""
+    """One row per log record: UTC time with the year to the minute (the CSV has it in full);
+    `sell NO` and the NO price for a NO order (the CSV export has both book prices too); the
+    fee and the cash moved to the $0.000001, as the CSV has them; the event's status with the
+    order's state after it (`filled (partially_filled)`); a settlement as `held YES` with its
+    result, revenue and fees."""
     rows = []
     for rec in records:
         side = str(rec.get("outcome_side") or "")
-        price = rec.get("no_price_dollars") if side == "no" else rec.get("yes_price_dollars")
-        order = " ".join(part for part in (str(rec.get("action") or ""), side.upper()) if part)
+        price = rec.get("price_dollars") or (rec.get("no_price_dollars") if side == "no"
+                                             else rec.get("yes_price_dollars"))
+        settled = rec.get("event_type") == EventType.SETTLEMENT
+        action = "held" if settled and side else str(rec.get("action") or "")
+        order = " ".join(part for part in (action, side.upper()) if part)
+        status = str(rec.get("status") or "")
+        if settled:
+            status = f"{status} {rec.get('market_result') or ''}".strip()
+        elif rec.get("order_status") and rec["order_status"] != status:
+            status = f"{status} ({rec['order_status']})".strip()
+        cash = _dollars_text(rec.get("cash_change_dollars"), signed=True)
         rows.append([str(rec.get("created_time", ""))[:16].replace("T", " "),
                      str(rec.get("event_type", "")), str(rec.get("ticker", "")), order or "-",
-                     str(rec.get("count_fp") or ""), str(price or ""),
-                     _dollars_text(rec.get("fee_cost")), str(rec.get("status") or ""),
-                     str(rec.get("message") or rec.get("order_id") or "")])
+                     str(rec.get("count_fp") or ""), str(price or ""), _dollars_text(rec.get("fee_cost")),
+                     cash, status, str(rec.get("message") or rec.get("order_id") or "")])
     return rows
 
 
-def _dollars_text(value: object) -> str:
-    """A logged dollar amount in the 4-place form (`0` -> `0.0000`); other text as it is."""
+def _dollars_text(value: object, *, signed: bool = False) -> str:
+    """A logged dollar amount with 6 places, as the CSV writes money (`0` -> `0.000000`, with
+    `signed`: `+10.000000`); other text as it is."""
     if value in (None, ""):
         return ""
     try:
-        return fmt_dollars(to_decimal(value, "fee_cost", floats=True))
+        text = fmt_dollars(to_decimal(value, "dollars", floats=True), 6)
     except UserInputError:
         return str(value)
+    return "+" + text if signed and not text.startswith("-") else text
 
 
 def history_screen(services: AppServices) -> None:
@@ -76,7 +91,9 @@ def history_screen(services: AppServices) -> None:
         cli.write(HISTORY_NOTE)
         if len(records) > 200:
             cli.write(f"(showing the last 200 of {len(records)}; export to see all)")
-    out = cli.ask("Export to CSV file (Enter to skip)", parse_optional(csv_path))
+    folder = services.config.log_dir
+    out = cli.ask(f"Export to CSV file (a relative name goes in {folder}/; Enter to skip)",
+                  parse_optional(lambda text: csv_path(text, folder)))
     if out is None:
         return
     if out.exists() and not cli.confirm(f"{out} exists. Replace it?"):
@@ -87,16 +104,28 @@ def history_screen(services: AppServices) -> None:
     cli.write(f"Exported {rows} row(s) to {out}")
 
 
-def csv_path(text: str) -> Path:
-    """A writable `.csv` path: the suffix guards against a stray answer (`y`) becoming a file,
-    and against replacing a file that is not an export (the trade log itself, a key, `.env`)."""
-    path = Path(text.strip()).expanduser()
+def csv_path(text: str, folder: Path | None = None) -> Path:
+    """A writable `.csv` path, made absolute: the suffix guards against a stray answer (`y`)
+    becoming a file, and against replacing a file that is not an export (the trade log itself, a
+    key, `.env`). A relative name lands in `folder`, the export folder (`KALSHI_LOG_DIR`, as
+    .env.example says), whether the menu or `export --out` was given it."""
+    try:
+        path = Path(text.strip()).expanduser()
+    except RuntimeError:   # `~someone/...` for a user this computer does not have
+        raise UserInputError(f"no home folder for {text.strip()[:60]!r}; give another path") from None
     if path.suffix.lower() != ".csv":
-        raise UserInputError(f"give a file name ending in .csv, not {text.strip()!r}")
-    if path.is_dir():
-        raise UserInputError(f"{path} is a folder; give a file name")
-    if not path.parent.exists():
-        raise UserInputError(f"folder {path.parent} does not exist")
+        raise UserInputError(f"give a file name ending in .csv, not {text.strip()[:60]!r}")
+    if folder is not None and not path.is_absolute():
+        path = Path(folder).expanduser() / path
+    try:
+        path = path.resolve()
+        if path.is_dir():
+            raise UserInputError(f"{path} is a folder; give a file name")
+        if not path.parent.exists():
+            raise UserInputError(f"folder {path.parent} does not exist")
+    except OSError as exc:   # a name too long for the file system, a folder we may not read
+        raise UserInputError(f"cannot use {text.strip()[:60]!r} as a file name: "
+                             f"{exc.strerror or type(exc).__name__}") from None
     return path
 
 

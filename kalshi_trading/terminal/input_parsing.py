@@ -3,7 +3,8 @@
 Each parser takes the raw line and returns a value or raises `UserInputError` with a message short
 enough to print as one `Error: ...` line; the prompt loop in `TradingCLI.ask` then asks again. The
 menu and the subcommands use the same parsers, so `0.42`, `0.4200` and (in the menu) `42c` mean the
-same thing everywhere.
+same thing everywhere. Numbers are ASCII digits only: Python reads `٣` (Arabic-Indic three) or `３`
+(fullwidth) as 3, and a count a trader did not mean to type must not become an order.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..order_request import Action, OutcomeSide, TimeInForce
 from ..timeutil import parse_iso
 
 __all__ = [
-    "parse_price", "parse_count", "parse_positive_int", "parse_date", "parse_date_end",
+    "ascii_digits", "parse_price", "parse_count", "parse_positive_int", "parse_date", "parse_date_end",
     "parse_ticker", "parse_outcome", "parse_action", "parse_tif", "parse_choice", "parse_optional",
     "parse_expiry", "parse_yes_no", "exclusive_end",
 ]
@@ -28,9 +29,16 @@ T = TypeVar("T")
 MAX_EXPIRY_MINUTES = 366 * 24 * 60
 MAX_COUNT = Decimal(1_000_000_000)  # far above any real order; keeps Decimal arithmetic exact
 
-_DOLLARS = re.compile(r"^\$?(\d*\.?\d+|\d+\.)$")
-_CENTS = re.compile(r"^(\d*\.?\d+)\s*(c|¢|cents?)$")
+_DOLLARS = re.compile(r"^\$?(\d*\.?\d+|\d+\.)$", re.ASCII)
+_CENTS = re.compile(r"^(\d*\.?\d+)\s*(c|¢|cents?)$", re.ASCII)
 _TICKER = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,99}$")
+
+
+def ascii_digits(text: str, what: str) -> str:
+    """`text`, refused with a clear reason when it holds a digit other than 0-9 (`٣`, `３`, `²`)."""
+    if any(ch.isdigit() or ch.isnumeric() for ch in text if not ch.isascii()):
+        raise UserInputError(f"{what} {text.strip()[:40]!r}: type numbers with the digits 0-9")
+    return text
 
 
 def parse_price(text: str, *, grid: PriceGrid | None = None, allow_cents: bool = True,
@@ -39,7 +47,7 @@ def parse_price(text: str, *, grid: PriceGrid | None = None, allow_cents: bool =
 
     The result must lie strictly between 0 and 1 and, when a grid is given, on the market's grid.
     """
-    raw = text.strip().lower()
+    raw = ascii_digits(text, what).strip().lower()
     if not raw:
         raise UserInputError(f"{what} is required (dollars, e.g. 0.42" + (" or 42c)" if allow_cents else ")"))
     if raw.startswith("-"):
@@ -68,10 +76,10 @@ def parse_price(text: str, *, grid: PriceGrid | None = None, allow_cents: bool =
 
 def parse_count(text: str, *, what: str = "count", maximum: Decimal | None = None) -> Decimal:
     """A positive number of contracts in steps of 0.01 (fractional contracts are allowed)."""
-    raw = text.strip()
+    raw = ascii_digits(text, what).strip()
     if not raw:
         raise UserInputError(f"{what} is required (a number of contracts, e.g. 10)")
-    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", raw):
+    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", raw, re.ASCII):
         raise UserInputError(f"{what} {raw!r} is not a number")
     value = to_decimal(raw, what)
     if value <= 0:
@@ -87,7 +95,7 @@ def parse_count(text: str, *, what: str = "count", maximum: Decimal | None = Non
 
 def parse_positive_int(text: str, *, what: str = "number", maximum: int | None = None) -> int:
     """A whole number from 1 to `maximum` (menu picks, row numbers)."""
-    raw = text.strip()
+    raw = ascii_digits(text, what).strip()
     # isdigit() also accepts "²" and other digits int() refuses: ASCII digits only
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) < 1:
         limit = f" from 1 to {maximum}" if maximum else ""
@@ -100,13 +108,13 @@ def parse_positive_int(text: str, *, what: str = "number", maximum: int | None =
 
 def parse_date(text: str, *, what: str = "date") -> datetime:
     """`2026-11-21` (midnight UTC) or a full ISO 8601 time, as an aware UTC datetime."""
-    raw = text.strip()
+    raw = ascii_digits(text, what).strip()
     if not raw:
         raise UserInputError(f"{what} is required (YYYY-MM-DD)")
     if raw.lower() == "today":
         return datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw, re.ASCII):
             return datetime.combine(datetime.strptime(raw, "%Y-%m-%d").date(), time(), timezone.utc)
         return parse_iso(raw)
     except (ValueError, OverflowError):
@@ -181,8 +189,8 @@ def parse_yes_no(text: str) -> bool:
 
 def parse_expiry(text: str, *, now: datetime) -> int:
     """An order expiry: minutes from now (`30m`, `2h`) or an ISO time; Unix seconds in the future."""
-    raw = text.strip().lower()
-    match = re.fullmatch(r"(\d+)\s*(m|min|h|d)", raw)
+    raw = ascii_digits(text, "expiry").strip().lower()
+    match = re.fullmatch(r"(\d+)\s*(m|min|h|d)", raw, re.ASCII)
     if match:
         amount, unit = int(match.group(1)), match.group(2)
         minutes = amount * {"m": 1, "min": 1, "h": 60, "d": 1440}[unit]

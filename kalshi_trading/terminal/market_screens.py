@@ -7,26 +7,29 @@ facts; the `show_*` functions only render them.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from ..client.fees import market_fees, market_series, series_of
 from ..errors import KalshiTradingError, NotFoundError, UserInputError
-from ..models import Market, Orderbook, Series
-from ..money import ZERO, fmt_count, fmt_dollars
-from ..order_request import OutcomeSide
+from ..models import Market, Order, Orderbook, Series
+from ..money import ONE, ZERO, fmt_count, fmt_dollars
+from ..order_request import BookSide, OutcomeSide
 from ..trading_cli import Column, TradingCLI
 from .input_parsing import parse_choice, parse_count, parse_optional, parse_positive_int, parse_ticker
+from .screen_links import ScreenLinks
 
 if TYPE_CHECKING:
     from ..kalshi_client import KalshiClient
 
 __all__ = ["MARKET_STATUSES", "MAX_SCAN", "search_markets", "popular_series", "market_details",
            "MarketDetails", "market_rows", "MARKET_COLUMNS", "show_markets_menu", "show_book",
-           "book_lines", "trade_cost", "series_of", "fmt_time", "ask_market", "taker_rate"]
+           "book_lines", "trade_cost", "series_of", "fmt_time", "fmt_short_times", "ask_market",
+           "taker_rate", "by_strike", "my_resting_orders"]
 
 MARKET_STATUSES = ("unopened", "open", "paused", "closed", "settled")
 MAX_SCAN = 5000     # a keyword search reads at most this many markets (Kalshi has no text search)
@@ -38,14 +41,17 @@ MARKET_COLUMNS = (Column("#", align=">"), Column("ticker", whole=True),
 
 
 def fmt_time(moment: datetime | None) -> str:
-    """`2026-11-21 15:00Z`: short, UTC, for tables."""
-    return moment.strftime("%Y-%m-%d %H:%MZ") if moment else "-"
+    """`2026-11-21 16:34:25Z`: UTC to the second, since a market that closes at 16:34:25 does
+    not close at 16:34 (a 15-minute market's last minute is a fifteenth of its life)."""
+    return moment.strftime("%Y-%m-%d %H:%M:%SZ") if moment else "-"
 
 
-def fmt_short_time(moment: datetime | None) -> str:
-    """`2026-11-21 15:00`: the table form (UTC; the header says so). A two-digit year would make
-    2100 read as 2000, and some recorded markets really do close in 2100."""
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+def fmt_short_times(moments: Sequence[datetime | None]) -> list[str]:
+    """`2026-11-21 15:00` for a table column (UTC; the header says so): to the second when any
+    of them falls inside a minute, else to the minute, so a column of round times stays narrow.
+    A two-digit year would make 2100 read as 2000, and some recorded markets close in 2100."""
+    form = "%Y-%m-%d %H:%M:%S" if any(m and m.second for m in moments) else "%Y-%m-%d %H:%M"
+    return [m.strftime(form) if m else "-" for m in moments]
 
 
 def _price(value: Decimal | None) -> str:
@@ -55,7 +61,8 @@ def _price(value: Decimal | None) -> str:
 def search_markets(client: "KalshiClient", *, text: str | None = None, series: str | None = None,
                    event: str | None = None, status: str | None = None,
                    limit: int = MAX_RESULTS) -> list[Market]:
-    """Markets matching every filter given, deduplicated by ticker, in the exchange's order.
+    """Markets matching every filter given, deduplicated by ticker: events in the exchange's
+    order, the markets of each event by strike (`by_strike`).
 
     A keyword is matched (case-insensitively) against ticker, title and subtitles; since the API has
     no text search, it scans at most MAX_SCAN markets (open ones unless a status is given).
@@ -76,7 +83,27 @@ def search_markets(client: "KalshiClient", *, text: str | None = None, series: s
                 break
         if scanned >= MAX_SCAN:
             break
-    return list(seen.values())
+    return by_strike(list(seen.values()))
+
+
+def by_strike(markets: Sequence[Market]) -> list[Market]:
+    """Each event's markets together, where the event first appears, ordered by strike
+    (`floor_strike`, else `cap_strike`), then by ticker with its numbers read as numbers, so a
+    ladder reads 1, 10, 50, 100 rather than 1, 10, 100, 50."""
+    first: dict[str, int] = {}
+    for n, market in enumerate(markets):
+        first.setdefault(market.event_ticker, n)
+
+    def key(market: Market) -> tuple:
+        strike = market.floor_strike if market.floor_strike is not None else market.cap_strike
+        return (first[market.event_ticker], strike is None, strike or 0, _natural(market.ticker))
+    return sorted(markets, key=key)
+
+
+def _natural(ticker: str) -> tuple:
+    """`KX-T9` before `KX-T10`: digit runs compare as numbers (split keeps text, number, text...)."""
+    parts = re.split(r"(\d+)", ticker, flags=re.ASCII)
+    return tuple(int(part) if n % 2 else part for n, part in enumerate(parts))
 
 
 def _matches(market: Market, needle: str) -> bool:
@@ -118,8 +145,10 @@ def market_details(client: "KalshiClient", ticker: str) -> MarketDetails:
 
 
 def market_rows(markets: Iterable[Market]) -> list[list[str]]:
+    markets = list(markets)
+    closes = fmt_short_times([m.close_time for m in markets])
     return [[str(i), m.ticker, m.title or m.yes_sub_title, _price(m.yes_bid), _price(m.yes_ask),
-             _price(m.last_price), fmt_count(m.volume), fmt_short_time(m.close_time)]
+             _price(m.last_price), fmt_count(m.volume), closes[i - 1]]
             for i, m in enumerate(markets, start=1)]
 
 
@@ -134,50 +163,64 @@ def detail_lines(details: MarketDetails, width: int = 80) -> list[str]:
              f"Price grid:  {m.price_grid.describe()} ({m.price_level_structure})",
              f"Fee type:    {fee}"]
     lines = [part for line in lines for part in
-             (textwrap.wrap(line, max(20, width), subsequent_indent=" " * 13, break_on_hyphens=False) or [line])]
+             (textwrap.wrap(line, max(20, width), subsequent_indent=" " * 13, break_on_hyphens=False,
+                            break_long_words=False) or [line])]    # a ticker stays whole
     if m.result:
         lines.append(f"Result:      {m.result}")
     rules = [m.rules_primary or "-"] + ([m.rules_secondary] if m.rules_secondary else [])
     for n, paragraph in enumerate(rules):
-        wrapped = textwrap.wrap(paragraph, max(20, width - 13)) or ["-"]
+        wrapped = textwrap.wrap(paragraph, max(20, width - 13), break_long_words=False,
+                                break_on_hyphens=False) or ["-"]
         lines += [("Rules:       " if n == 0 and i == 0 else " " * 13) + part for i, part in enumerate(wrapped)]
     return lines
 
 
-def ask_market(cli: TradingCLI, client: "KalshiClient", prompt: str = "Market ticker") -> Market:
-    """Ask for a ticker until the exchange knows it (unknown tickers re-prompt, never crash)."""
+def ask_market(cli: TradingCLI, client: "KalshiClient", prompt: str = "Market ticker", *,
+               links: ScreenLinks | None = None) -> Market:
+    """Ask for a ticker until the exchange knows it (unknown tickers re-prompt, never crash).
+    With `links`, the ticker used last is the default (`[KX...]`; Enter takes it)."""
     while True:
-        ticker = cli.ask(prompt, parse_ticker)
+        ticker = cli.ask(prompt, parse_ticker, default=links.last_ticker if links else None)
         try:
-            return client.get_market(ticker)
+            market = client.get_market(ticker)
         except NotFoundError:
             cli.error(f"unknown market {ticker}")
+            continue
+        cli.typed_ticker(market.ticker)    # Up recalls it, Tab completes it, at later prompts
+        if links is not None:
+            links.remember(market.ticker)
+        return market
 
 
-def show_markets_menu(cli: TradingCLI, client: "KalshiClient") -> None:
-    """Menu 1: search, list, pick one for details."""
+def show_markets_menu(cli: TradingCLI, client: "KalshiClient", *, links: ScreenLinks | None = None) -> None:
+    """Menu 1: search, list, pick one for details (then, with `links`, `o` opens its order form)."""
     cli.heading("Markets")
-    cli.write("  k) keyword   s) series   e) event   t) status   p) popular series   Enter) back")
+    cli.write("  k) keyword  s) series  e) event  t) status  p) popular series  Enter) back")
     how = cli.ask("Search by", parse_optional(lambda t: parse_choice(
         t, {"k": "k", "keyword": "k", "s": "s", "series": "s", "e": "e", "event": "e",
             "t": "t", "status": "t", "p": "p", "popular": "p"}, what="search")))
     if how is None:
         return
     if how == "p":
-        _show_popular(cli, client)
+        _show_popular(cli, client, links)
         return
     if how == "k":
         text = cli.ask("Keyword", _non_empty)
         markets = search_markets(client, text=text)
     elif how == "s":
-        markets = search_markets(client, series=cli.ask("Series ticker", parse_ticker))
+        markets = search_markets(client, series=_typed(cli, cli.ask("Series ticker", parse_ticker)))
     elif how == "e":
-        markets = search_markets(client, event=cli.ask("Event ticker", parse_ticker))
+        markets = search_markets(client, event=_typed(cli, cli.ask("Event ticker", parse_ticker)))
     else:
         status = cli.ask(f"Status ({'/'.join(MARKET_STATUSES)})",
                          lambda t: parse_choice(t, {s: s for s in MARKET_STATUSES}, what="status"))
         markets = search_markets(client, status=status)
-    _pick_details(cli, client, markets)
+    _pick_details(cli, client, markets, links)
+
+
+def _typed(cli: TradingCLI, ticker: str) -> str:
+    cli.typed_ticker(ticker)
+    return ticker
 
 
 def _non_empty(text: str) -> str:
@@ -186,11 +229,12 @@ def _non_empty(text: str) -> str:
     return text.strip()
 
 
-def _show_popular(cli: TradingCLI, client: "KalshiClient") -> None:
+def _show_popular(cli: TradingCLI, client: "KalshiClient", links: ScreenLinks | None = None) -> None:
     rows = popular_series(client)
     if not rows:
         cli.write("No open markets.")
         return
+    cli.saw_tickers(ticker for _, ticker, _, _ in rows)
     cli.table((Column("#", align=">"), Column("series", whole=True), Column("title", flex=True),
                Column("volume", align=">"), Column("markets", align=">")),
               [[str(i), ticker, s.title if s else "", fmt_count(vol), str(n)]
@@ -198,19 +242,23 @@ def _show_popular(cli: TradingCLI, client: "KalshiClient") -> None:
     pick = cli.ask("Pick # to list its markets (Enter to go back)",
                    parse_optional(lambda t: parse_positive_int(t, what="row", maximum=len(rows))))
     if pick is not None:
-        _pick_details(cli, client, search_markets(client, series=rows[pick - 1][1], status="open"))
+        _pick_details(cli, client, search_markets(client, series=rows[pick - 1][1], status="open"), links)
 
 
-def _pick_details(cli: TradingCLI, client: "KalshiClient", markets: list[Market]) -> None:
+def _pick_details(cli: TradingCLI, client: "KalshiClient", markets: list[Market],
+                  links: ScreenLinks | None = None) -> None:
     if not markets:
         cli.write("No markets found.")
         return
     cli.write(f"{len(markets)} market(s):")
+    cli.saw_tickers(m.ticker for m in markets)
     cli.table(MARKET_COLUMNS, market_rows(markets))
     pick = cli.ask("Pick # for details (Enter to go back)",
                    parse_optional(lambda t: parse_positive_int(t, what="row", maximum=len(markets))))
     if pick is not None:
         cli.lines(detail_lines(market_details(client, markets[pick - 1].ticker), cli.width))
+        if links is not None:
+            links.offer_order(cli, markets[pick - 1])
 
 
 # --- order book --------------------------------------------------------------------------
@@ -240,27 +288,53 @@ def trade_cost(book: Orderbook, outcome: OutcomeSide, buying: bool, count: Decim
     return doc
 
 
-def book_lines(book: Orderbook, *, depth: int = 10) -> list[str]:
+def book_lines(book: Orderbook, *, depth: int = 10, mine: Iterable[Order] = ()) -> list[str]:
     """Both sides of the book: YES and NO bids with the asks they imply, and the spread.
 
     Two blocks of two columns (bids | implied asks), each under 50 characters, so the book stays
-    readable on an 80-column terminal.
+    readable on an 80-column terminal. A level where one of `mine` (the trader's resting orders)
+    rests is marked `*`, on both of its faces: a YES bid at 0.40 is also the NO ask at 0.60.
     """
+    mine = [o for o in mine if o.ticker == book.ticker]
+    yes_bid = {o.yes_price for o in mine if o.book_side is BookSide.BID}
+    yes_ask = {o.yes_price for o in mine if o.book_side is BookSide.ASK}
     lines = [f"Order book {book.ticker}"]
-    blocks = (("YES", list(reversed(book.yes_bids))[:depth], list(book.yes_asks)[:depth]),
-              ("NO", list(reversed(book.no_bids))[:depth], list(book.no_asks)[:depth]))
-    for name, bids, asks in blocks:
+    blocks = (("YES", list(reversed(book.yes_bids))[:depth], list(book.yes_asks)[:depth],
+               lambda p: p in yes_bid, lambda p: p in yes_ask),
+              ("NO", list(reversed(book.no_bids))[:depth], list(book.no_asks)[:depth],
+               lambda p: ONE - p in yes_ask, lambda p: ONE - p in yes_bid))
+    marked = False
+    for name, bids, asks, bid_mine, ask_mine in blocks:
         lines.append(f"{name + ' bid':>10} {'size':>10}   {name + ' ask':>10} {'size':>10}")
         if not bids and not asks:
             lines.append("  (no orders)")
         for i in range(max(len(bids), len(asks))):
-            cells = [f"{fmt_dollars(side[i].price):>10} {fmt_count(side[i].count):>10}"
-                     if i < len(side) else " " * 21 for side in (bids, asks)]
-            lines.append("   ".join(cells).rstrip())
+            cells = []
+            for side, is_mine in ((bids, bid_mine), (asks, ask_mine)):
+                if i >= len(side):
+                    cells.append(" " * 22)
+                    continue
+                star = is_mine(side[i].price)
+                marked = marked or star
+                cells.append(f"{fmt_dollars(side[i].price):>10} {fmt_count(side[i].count):>10}"
+                             + ("*" if star else " "))
+            lines.append("  ".join(cells).rstrip())
     spread = book.spread
     lines.append(f"Spread: {fmt_dollars(spread) if spread is not None else '-'}   "
                  f"best YES bid {_price(book.best_yes_bid)}  best YES ask {_price(book.best_yes_ask)}")
+    if mine:
+        where = "* marks the levels where they rest" if marked else "none at the levels shown"
+        lines.append(f"You have {len(mine)} resting order{'s' if len(mine) != 1 else ''} here: {where}")
     return lines
+
+
+def my_resting_orders(client: "KalshiClient", ticker: str) -> list[Order]:
+    """The trader's resting orders on `ticker`, to mark in the book; none when they cannot be read
+    (the book is worth showing without its marks)."""
+    try:
+        return list(client.iter_orders(status="resting", ticker=ticker))
+    except KalshiTradingError:
+        return []
 
 
 def cost_lines(book: Orderbook, count: Decimal, rate: Decimal | None = None) -> list[str]:
@@ -279,12 +353,15 @@ def cost_lines(book: Orderbook, count: Decimal, rate: Decimal | None = None) -> 
     return lines
 
 
-def show_book(cli: TradingCLI, client: "KalshiClient") -> None:
-    """Menu 2: depth, spread and the cost of trading N contracts now."""
+def show_book(cli: TradingCLI, client: "KalshiClient", *, links: ScreenLinks | None = None) -> None:
+    """Menu 2: depth, spread and the cost of trading N contracts now (then, with `links`, `o`
+    opens the order form on this market)."""
     cli.heading("Order book")
-    market = ask_market(cli, client)
+    market = ask_market(cli, client, links=links)
     book = client.get_orderbook(market.ticker)
-    cli.lines(book_lines(book))
+    cli.lines(book_lines(book, mine=my_resting_orders(client, market.ticker)))
     count = cli.ask("Contracts to price (Enter to skip)", parse_optional(parse_count))
     if count is not None:
         cli.lines(cost_lines(book, count, taker_rate(client, market)))
+    if links is not None:
+        links.offer_order(cli, market)

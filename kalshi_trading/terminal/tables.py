@@ -1,13 +1,17 @@
 """The one table-layout engine: every table the app prints is fitted to the terminal here.
 
 Columns are as wide as their widest cell, header included; a `None` row is drawn as a rule. What
-happens when a table is wider than the terminal is its style's `overflow`:
+happens when a table is wider than the terminal is its style's `overflow`, and either way the
+trader can tell: nothing shrinks silently.
 
 - "cut" (`LIST`, the lists a trader reads and picks from: markets, orders, history): flexible
-  columns shrink first (a cut cell ends in `…`), then low-priority columns are left out; a
-  `whole` column (a ticker, an order id, copied into the next command) is never cut: when the
-  table cannot fit with it, each row's whole cells move to a line of their own. Only as a last
-  resort are other cells cut.
+  columns (titles) shrink first, and a title too long for its column wraps onto a second line,
+  then ends in `…`; then low-priority columns are left out, and a line under the table names
+  them (`(hidden at this width: fees, volume; widen the terminal)`). A `whole` column (a ticker,
+  an order id, copied into the next command) is never cut: when the table cannot fit with it, or
+  when two columns fewer would be left out that way, each row's whole cells move to a line of
+  their own. Figures are never cut: when even the kept
+  columns cannot sit side by side, each row continues on indented lines below.
 - "wrap" (`REPORT`, the portfolio, where every figure counts): nothing is cut or left out. The
   whole column narrows down to its `min_width`, a cell longer than that gets a line of its own;
   when even that does not fit, every row's whole cells go on a line of their own and the other
@@ -16,13 +20,19 @@ happens when a table is wider than the terminal is its style's `overflow`:
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import Callable, Literal, Sequence
 
-__all__ = ["Column", "TableStyle", "LIST", "REPORT", "render_table", "clip"]
+__all__ = ["Column", "TableStyle", "LIST", "REPORT", "render_table", "clip", "hidden_note",
+           "MENU_HINT", "COMMAND_HINT"]
 
 Cells = list[list[str] | None]   # rows of cell text; None is a rule
 WRAP_INDENT = "  "               # the wrapped cells of a "wrap" table, under their row's whole cells
+FLEX_LINES = 2                   # lines a title may take before it is cut with `…`
+FLEX_WRAP = 16                   # a flexible column narrower than this is cut on one line instead
+MENU_HINT = "widen the terminal to see them"
+COMMAND_HINT = "widen the terminal or use --json"
 
 
 class Column:
@@ -66,12 +76,14 @@ def clip(text: str, width: int) -> str:
 
 
 def render_table(columns: Sequence[Column], rows: Sequence[Sequence[object] | None], width: int,
-                 style: TableStyle = LIST) -> list[str]:
-    """The lines of a table: headers, their rule, then the rows, fitted to `width` as `style` says."""
+                 style: TableStyle = LIST, *, hint: str = MENU_HINT) -> list[str]:
+    """The lines of a table: headers, their rule, then the rows, fitted to `width` as `style`
+    says; under a "cut" table that left columns out, a note naming them and `hint`."""
     cells: Cells = [None if row is None else [str(cell) for cell in row] for row in rows]
     if style.overflow == "wrap":
         return _wrapped(list(columns), cells, width, style)
-    return _cut(list(columns), cells, width, style)
+    laid = _cut(list(columns), cells, width, style)
+    return laid.lines() + hidden_note(laid.hidden, width, hint)
 
 
 # --- shared pieces ---------------------------------------------------------------------------
@@ -119,41 +131,109 @@ def _headed(columns: Sequence[Column], cells: Cells) -> Cells:
     return [[col.header for col in columns], None, *cells]
 
 
-# --- "cut": shrink, leave out, stack the whole columns, cut -----------------------------------
+# --- "cut": shrink, leave out (and say so), stack the whole columns, wrap by runs -------------
+
+@dataclass
+class _Laid:
+    """A laid-out "cut" table: its header lines, each input row's lines, the columns left out."""
+
+    head: list[str]
+    rows: list[list[str]]
+    hidden: list[str]
+
+    def lines(self) -> list[str]:
+        return self.head + [line for block in self.rows for line in block]
+
 
 def _fitted(columns: Sequence[Column], cells: Cells, keep: Sequence[int], width: int,
-            style: TableStyle, *, shrink_fixed: bool) -> tuple[list[int], bool]:
-    """Widths of the `keep` columns after shrinking the flexible ones (and, if allowed, the others)."""
+            style: TableStyle) -> tuple[list[int], bool]:
+    """Widths of the `keep` columns after shrinking the flexible ones; and whether they fit."""
     shown = [columns[i] for i in keep]
-    passes = ((lambda c: c.flex), (lambda c: not c.flex)) if shrink_fixed else ((lambda c: c.flex),)
-    return _shrunk(shown, _measure(shown, _pick(cells, keep)), width, style.gap, passes)
+    return _shrunk(shown, _measure(shown, _pick(cells, keep)), width, style.gap, ((lambda c: c.flex),))
 
 
-def _cut(columns: list[Column], cells: Cells, width: int, style: TableStyle) -> list[str]:
+def _cut(columns: list[Column], cells: Cells, width: int, style: TableStyle) -> _Laid:
     whole = [i for i, col in enumerate(columns) if col.whole]
     kept = [i for i, col in enumerate(columns) if col.drop == 0]
-    if whole and len(whole) < len(columns) and not _fitted(columns, cells, kept, width, style,
-                                                          shrink_fixed=False)[1]:
+    if whole and len(whole) < len(columns) and not _fitted(columns, cells, kept, width, style)[1]:
         return _stacked(columns, cells, width, whole, style)
     keep = list(range(len(columns)))
     while True:
-        widths, fits = _fitted(columns, cells, keep, width, style, shrink_fixed=False)
+        widths, fits = _fitted(columns, cells, keep, width, style)
         droppable = [i for i in keep if columns[i].drop > 0]
         if fits or not droppable:
             break
         keep.remove(max(droppable, key=lambda i: columns[i].drop))
+    shown, picked = [columns[i] for i in keep], _pick(cells, keep)
+    hidden = [col.header for i, col in enumerate(columns) if i not in keep]
+    if len(hidden) >= 2 and whole and len(whole) < len(columns):
+        # A long ticker pushes columns out: on lines of their own, the tickers may leave room.
+        # One line per row is worth one hidden column, not two.
+        stacked = _stacked(columns, cells, width, whole, style)
+        if len(stacked.hidden) <= len(hidden) - 2:
+            return stacked
     if not fits:
-        widths, _ = _fitted(columns, cells, keep, width, style, shrink_fixed=True)
-    shown = [columns[i] for i in keep]
-    return [_line(shown, row, widths, style)[:width] for row in _headed(shown, _pick(cells, keep))]
+        head, rows = _in_runs(shown, picked, widths, width, style)
+        return _Laid(head, rows, hidden)
+    rule = _rule(widths, style)
+    return _Laid([_line(shown, [col.header for col in shown], widths, style), rule],
+                 [[rule] if row is None else _row_lines(shown, row, widths, style) for row in picked],
+                 hidden)
+
+
+def _row_lines(columns: Sequence[Column], row: list[str], widths: Sequence[int],
+               style: TableStyle) -> list[str]:
+    """One row: a flexible cell too long for its column wraps onto a second line (then ends in
+    `…`) rather than losing its end, unless the column is too narrow for wrapping to help; any
+    other cell is aligned (and, if it must be, cut)."""
+    pieces = [(_wrap_cell(text, w) if col.flex and w >= FLEX_WRAP else [clip(text, w)])
+              if len(text) > w else [text] for col, text, w in zip(columns, row, widths)]
+    return [(" " * style.gap).join(f"{(piece[k] if k < len(piece) else ''):{col.align}{w}}"
+                                   for col, piece, w in zip(columns, pieces, widths)).rstrip()
+            for k in range(max(map(len, pieces), default=1))]
+
+
+def _wrap_cell(text: str, width: int) -> list[str]:
+    """`text` in lines of `width` broken between words, at most FLEX_LINES of them."""
+    parts = [clip(part, width) for part in textwrap.wrap(text, max(width, 1), break_long_words=False,
+                                                          break_on_hyphens=False)] or [""]
+    if len(parts) > FLEX_LINES:
+        parts = parts[:FLEX_LINES]
+        last = parts[-1]
+        if not last.endswith("…"):
+            parts[-1] = (last if len(last) < width else last[:width - 1]) + "…"
+    return parts
+
+
+def _in_runs(columns: list[Column], cells: Cells, widths: list[int], width: int,
+             style: TableStyle) -> tuple[list[str], list[list[str]]]:
+    """The last resort when even the kept columns do not fit side by side: each row's cells in
+    runs of whole columns, the later runs on indented lines below, so no figure is cut."""
+    widths = [min(w, width - len(WRAP_INDENT)) for w in widths]
+    groups = _groups(widths, width - len(WRAP_INDENT), style.gap)
+
+    def runs(row: list[str]) -> list[str]:
+        out = []
+        for n, group in enumerate(groups):
+            line = _line([columns[i] for i in group], [row[i] for i in group],
+                         [widths[i] for i in group], style)
+            if line.strip() or n == 0:
+                out.append(((WRAP_INDENT if n else "") + line).rstrip())
+        return out
+
+    span = max(sum(widths[i] for i in g) + style.gap * (len(g) - 1) + (len(WRAP_INDENT) if n else 0)
+               for n, g in enumerate(groups))
+    rule = "-" * min(width, span)
+    head = runs([col.header for col in columns]) + [rule]
+    return head, [[rule] if row is None else runs(row) for row in cells]
 
 
 def _stacked(columns: list[Column], cells: Cells, width: int, whole: list[int],
-             style: TableStyle) -> list[str]:
+             style: TableStyle) -> _Laid:
     """The table with its whole columns on a line of their own above each row (never cut).
 
     A leading `#` column goes on that line too, so the number a trader picks sits beside the
-    ticker it picks; the other cells follow on the next line, indented under it.
+    ticker it picks; the other cells follow on the next line(s), indented under it.
     """
     gap = " " * style.gap
     lead = [0] if columns[0].header == "#" and 0 not in whole else []
@@ -162,14 +242,24 @@ def _stacked(columns: list[Column], cells: Cells, width: int, whole: list[int],
         if lead else 0
     inner = _cut([columns[i] for i in rest], _pick(cells, rest), max(10, width - pad), style)
     heads = [columns[i].header for i in lead + whole]
-    out = [gap.join([f"{heads[0]:>{pad - style.gap}}"] + heads[1:]) if lead else gap.join(heads)]
-    out += [" " * pad + line for line in inner[:2]]
-    for row, line in zip(cells, inner[2:]):
+    head = [gap.join([f"{heads[0]:>{pad - style.gap}}"] + heads[1:]) if lead else gap.join(heads)]
+    head += [" " * pad + line for line in inner.head]
+    rows = []
+    for row, block in zip(cells, inner.rows):
+        lines = [" " * pad + line for line in block]
         if row is not None:
             first = [f"{row[0]:>{pad - style.gap}}"] if lead else []
-            out.append(gap.join(first + [row[i] for i in whole]))
-        out.append(" " * pad + line)
-    return out
+            lines.insert(0, gap.join(first + [row[i] for i in whole]))
+        rows.append(lines)
+    return _Laid(head, rows, inner.hidden)
+
+
+def hidden_note(hidden: Sequence[str], width: int, hint: str = MENU_HINT) -> list[str]:
+    """The line(s) saying which columns a table left out, and how to see them."""
+    if not hidden:
+        return []
+    return textwrap.wrap(f"(hidden at this width: {', '.join(hidden)}; {hint})", max(width, 20),
+                         break_long_words=False)
 
 
 # --- "wrap": narrow the whole column, then stack it and wrap the rest -------------------------
@@ -192,7 +282,8 @@ def _wrapped(columns: list[Column], cells: Cells, width: int, style: TableStyle)
     natural = _measure(columns, cells)
     whole = [i for i, col in enumerate(columns) if col.whole]
     widths, fits = _shrunk(columns, natural, width, style.gap, ((lambda c: c.whole),))
-    if fits and all(widths[i] >= columns[i].min_width for i in whole):
+    # (a whole column narrower than its min_width by nature, "Ticker" over no rows, is fine)
+    if fits and all(widths[i] >= min(columns[i].min_width, natural[i]) for i in whole):
         lines = []
         for row in rows:
             if row is not None and any(len(row[i]) > widths[i] for i in whole):
