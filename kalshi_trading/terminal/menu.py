@@ -53,7 +53,7 @@ def banner_lines(services: AppServices, *, embedded: bool, exchange_line: str | 
     elif mode is Mode.DEMO:
         lines = ["== DEMO environment (Kalshi's test exchange; no real money) =="]
     elif embedded:
-        lines = ["== PAPER mode: embedded paper exchange with bundled real market data; no real money =="]
+        lines = ["== PAPER mode: embedded paper exchange, recorded market data; no real money =="]
         lines += [exchange_line] if exchange_line else []
     else:
         lines = ["== PAPER mode: external paper exchange; no real money =="]
