@@ -186,3 +186,23 @@ def sent_for(config: Config, tick: str) -> list[str]:
 
 def lines_with(output: str, needle: str) -> Iterator[str]:
     return (line for line in output.splitlines() if needle in line)
+
+
+class Keys(io.StringIO):
+    """stdin where a line `^C` is a Ctrl-C."""
+
+    def readline(self, *args):  # type: ignore[override]
+        line = super().readline(*args)
+        if line.strip() == "^C":
+            raise KeyboardInterrupt
+        return line
+
+
+def app_environ(root: Path) -> dict[str, str]:
+    """The environment of an app run as a child process: no .env, no KALSHI_* but paper and log
+    folders under `root`, and this checkout on the import path."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KALSHI_")}
+    environ.update({"KALSHI_PAPER_DIR": str(root / "paper"), "KALSHI_LOG_DIR": str(root / "logs"),
+                    "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "PYTHON_DOTENV_DISABLED": "1"})
+    return environ
+

@@ -7,7 +7,6 @@ account only when that account's exchange knows its orders, and the trader is to
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -16,8 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from cli_harness import (command, make_universe, ticker, trail_dir,  # noqa: F401 (work_in_tmp is autouse)
-                         work_in_tmp)
+from cli_harness import (app_environ, command, make_universe, ticker,  # noqa: F401 (work_in_tmp is autouse)
+                         trail_dir, work_in_tmp)
 from conftest import pem_private, pem_public
 
 from kalshi_trading.audit.account_home import ACCOUNT_FILE, AccountHomes, AccountIdentity
@@ -30,7 +29,6 @@ from kalshi_trading.timeutil import utc_now
 from kalshi_trading.trade_executor import TradeExecutor
 from kalshi_trading.trade_logger import TradeLogger
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY_A = "0b5e2c1d-4f3a-4e8b-9d7c-6a5b4c3daaaa"
 KEY_B = "7e6d5c4b-3a29-4f18-8e07-f6e5d4c3bbbb"
 NAMES = ["homea", "homeb", "legacy1", "legacy2", "legacy3", "legacy4"]
@@ -122,10 +120,8 @@ def test_a_home_refuses_to_name_a_file_outside_it_or_one_of_its_own(tmp_path: Pa
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("KALSHI_")}
-    environ.update({"KALSHI_PAPER_DIR": str(tmp_path / "paper"), "KALSHI_LOG_DIR": str(tmp_path / "logs"),
-                    "PYTHONPATH": str(ROOT), "PYTHON_DOTENV_DISABLED": "1"})
-    return environ
+    """No .env, no KALSHI_* but the paper and log folders of this test."""
+    return app_environ(tmp_path)
 
 
 def run(env: dict[str, str], *argv: str, stdin: str = "") -> subprocess.CompletedProcess:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from cli_harness import (config_for, make_universe,  # noqa: F401 (work_in_tmp is an autouse fixture)
+from cli_harness import (Keys, config_for, make_universe,  # noqa: F401 (work_in_tmp is an autouse fixture)
                          terminal_exchange, ticker, work_in_tmp)
 from requests.adapters import BaseAdapter, HTTPAdapter
 
@@ -22,16 +22,6 @@ from kalshi_trading.main_app import MainApp
 def exchange(tmp_path_factory: pytest.TempPathFactory):
     with terminal_exchange(tmp_path_factory, "main-app-exchange", ["app"]) as running:
         yield running
-
-
-class Keys(io.StringIO):
-    """stdin where a line `^C` is a Ctrl-C."""
-
-    def readline(self, *args):  # type: ignore[override]
-        line = super().readline(*args)
-        if line.strip() == "^C":
-            raise KeyboardInterrupt
-        return line
 
 
 def run_app(config: Config, stdin: io.StringIO, **kwargs) -> str:

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from cli_harness import (command, config_for, drive, make_universe, ticker,  # noqa: F401 (autouse fixture)
-                         work_in_tmp)
+from cli_harness import (Keys, command, config_for, drive, make_universe,  # noqa: F401 (autouse fixture)
+                         ticker, work_in_tmp)
 
 from kalshi_trading.client.rate_limiter import RateLimiter
 from kalshi_trading.main_app import MainApp
@@ -219,16 +219,6 @@ def test_the_book_marks_the_levels_where_the_trader_rests(config) -> None:
     assert re.search(r"0\.4400\s+\S+\*", book)
     assert "You have 2 resting orders here: * marks the levels where they rest" in book
     assert not re.search(r"0\.4200\s+\S+\*", book)
-
-
-class Keys(io.StringIO):
-    """stdin where a line `^C` is a Ctrl-C."""
-
-    def readline(self, *args):  # type: ignore[override]
-        line = super().readline(*args)
-        if line.strip() == "^C":
-            raise KeyboardInterrupt
-        return line
 
 
 @pytest.mark.parametrize("leave", ["0\n", "", "^C\n"], ids=["zero", "ctrl-d", "ctrl-c"])

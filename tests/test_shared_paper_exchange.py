@@ -16,22 +16,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from cli_harness import app_environ
 from waiting import read_line, wait_until
 
 from kalshi_trading.paper.leases import process_alive
 from kalshi_trading.paper.shared_exchange import IDLE_STOP_S, RECORD_FILE, ExchangeRecord
 
-ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 60
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """No .env, no KALSHI_* but the paper and log folders of this test."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("KALSHI_")}
-    environ.update({"KALSHI_PAPER_DIR": str(tmp_path / "paper"), "KALSHI_LOG_DIR": str(tmp_path / "logs"),
-                    "PYTHONPATH": str(ROOT), "PYTHON_DOTENV_DISABLED": "1"})
-    return environ
+    return app_environ(tmp_path)
 
 
 @pytest.fixture(autouse=True)
