@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,8 +21,10 @@ from cli_harness import (app_environ, command, make_universe, ticker,  # noqa: F
 from conftest import pem_private, pem_public
 
 from kalshi_trading.audit.account_home import ACCOUNT_FILE, AccountHomes, AccountIdentity
+from kalshi_trading.audit.legacy_trail import adopt_legacy_trail
 from kalshi_trading.client.signing import KalshiSigner
 from kalshi_trading.config import BASE_URLS, Config, Mode, RiskLimits
+from kalshi_trading.errors import ConfigError
 from kalshi_trading.kalshi_client import KalshiClient
 from kalshi_trading.order_request import Action, OrderIntent, OutcomeSide
 from kalshi_trading.paper.server import start_paper_exchange
@@ -105,6 +108,19 @@ def test_accounts_that_differ_in_one_part_get_two_homes_named_by_the_last_four_o
 def test_the_production_home_is_named_by_its_host(tmp_path: Path) -> None:
     identity = AccountIdentity.for_exchange("prod", BASE_URLS[Mode.PROD], KEY_A)
     assert identity.name == "prod-external-api.kalshi.com-aaaa"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/trade-api/v2", "http://127.0.0.1:abc/trade-api/v2"],
+                         ids=["port-out-of-range", "port-not-a-number"])
+def test_a_base_url_with_a_bad_port_is_one_configuration_line(two_key_exchange, tmp_path: Path,
+                                                              url: str) -> None:
+    exchange, paths = two_key_exchange
+    with pytest.raises(ConfigError):
+        AccountIdentity.for_exchange("paper", url, KEY_A)
+    code, _, err = command(replace(config_with_key(exchange, paths, KEY_A, tmp_path), base_url=url),
+                           ["balance"])
+    assert code == 1 and err.startswith("Error: configuration: KALSHI_BASE_URL is not a valid URL (")
+    assert "unexpected" not in err and len(err.splitlines()) == 1
 
 
 @pytest.mark.parametrize("name", ["", "../outside.json", "sub/file.json", ACCOUNT_FILE, "trail", ".hidden"])
@@ -223,3 +239,30 @@ def test_an_earlier_versions_trail_that_cannot_be_placed_stays_and_is_said_once(
     assert doc["events"] == [] and (config.log_dir / "trades.jsonl").exists()
     _, again = ok_json(config, ["history"])
     assert "earlier version" not in again
+
+
+def test_an_earlier_versions_trail_is_left_for_its_owner_by_another_account_that_starts_first(
+        two_key_exchange, legacy, tmp_path: Path) -> None:
+    alice, client = legacy
+    exchange, paths = two_key_exchange
+    bob = config_with_key(exchange, paths, KEY_B, tmp_path)
+    order_id = earlier_version_order(alice, client, "legacy3")
+    _, told_bob = ok_json(bob, ["history"])
+    assert "this account's exchange does not know its orders" in told_bob
+    assert not any(trail_dir(bob).glob("trades*.jsonl"))
+    doc, told_alice = ok_json(alice, ["history"])
+    assert "Moved the trade log of an earlier version" in told_alice
+    assert order_id in {event.get("order_id") for event in doc["events"]}
+
+
+def test_an_earlier_versions_trail_never_replaces_a_file_already_in_the_trail(tmp_path: Path) -> None:
+    log_dir = tmp_path / "logs"
+    home, _ = AccountHomes(log_dir).open(AccountIdentity.for_exchange("demo", BASE_URLS[Mode.DEMO], KEY_A),
+                                         utc_now())
+    (home.trail_dir / "trades.log").write_text("this account's own log\n")
+    (log_dir / "trades.jsonl").write_text(json.dumps({"event_type": "submission", "order_id": "o-1"}) + "\n")
+    (log_dir / "trades.log").write_text("the earlier version's log\n")
+    said = adopt_legacy_trail(log_dir, home, lambda order_id: True)
+    assert said is not None and "this account already has a trail of its own" in said
+    assert (home.trail_dir / "trades.log").read_text() == "this account's own log\n"
+    assert (log_dir / "trades.jsonl").exists() and (log_dir / "trades.log").exists()

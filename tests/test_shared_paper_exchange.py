@@ -6,8 +6,10 @@ processes starting at once end with one exchange. Every wait is bounded (tests/w
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,8 +21,10 @@ import pytest
 from cli_harness import app_environ
 from waiting import read_line, wait_until
 
-from kalshi_trading.paper.leases import process_alive
-from kalshi_trading.paper.shared_exchange import IDLE_STOP_S, RECORD_FILE, ExchangeRecord
+from kalshi_trading.paper.cli import paper_reset_main
+from kalshi_trading.paper.leases import Lease, live_leases, process_alive
+from kalshi_trading.paper.shared_exchange import (IDLE_STOP_S, RECORD_FILE, START_LOCK, ExchangeRecord,
+                                                  SharedExchange, attach_or_start, published_account_id)
 
 TIMEOUT = 60
 
@@ -264,3 +268,68 @@ def test_paper_reset_while_a_menu_is_open_names_it_and_deletes_nothing(request, 
     assert f"in use by 1 open session (pid {menu.pid}); leave them first" in done.stdout
     assert "Nothing was deleted." in done.stdout and (paper_dir(env) / "paper.sqlite3").exists()
     leave(menu)
+
+
+def test_paper_reset_deletes_nothing_when_a_session_starts_while_it_asks(tmp_path: Path) -> None:
+    folder = tmp_path / "shared"
+    attach_or_start(folder).leave()               # an account to reset
+    opened: list[SharedExchange] = []
+
+    class AnswerLater(io.StringIO):
+        def readline(self, *args: object) -> str:  # a menu opens in another terminal meanwhile
+            opened.append(attach_or_start(folder))
+            return "y\n"
+
+    out = io.StringIO()
+    try:
+        assert paper_reset_main(["--data-dir", str(folder)], stdin=AnswerLater(), stdout=out) == 1
+    finally:
+        for session in opened:
+            session.leave()
+    assert f"in use by 1 open session (pid {os.getpid()})" in out.getvalue()
+    assert "Nothing was deleted." in out.getvalue() and (folder / "paper.sqlite3").exists()
+
+
+# --- stale or broken files ------------------------------------------------------------------------------
+
+def test_a_record_copied_with_its_paper_folder_is_stale_in_the_copy(tmp_path: Path) -> None:
+    original, copy = tmp_path / "original", tmp_path / "copy"
+    for folder in (original, copy):
+        folder.mkdir()
+    record = ExchangeRecord.publish(original, url="http://127.0.0.1:1/trade-api/v2", account_id="acct",
+                                    managed=True, market_data="bundled")     # its pid (ours) lives
+    shutil.copy(original / RECORD_FILE, copy / RECORD_FILE)
+    assert ExchangeRecord.read(original) == record and record.alive()
+    assert ExchangeRecord.read(copy) is None and published_account_id(copy, record.url) is None
+
+
+def test_leaving_gives_up_the_lease_even_when_the_folder_lock_cannot_be_taken(tmp_path: Path) -> None:
+    record = ExchangeRecord(url="http://127.0.0.1:1/trade-api/v2", pid=os.getpid(), pid_start=None,
+                            account_id=None, managed=False, market_data="bundled", started_time="")
+    session = SharedExchange(base_url=record.url, data_dir=tmp_path, record=record, started=False,
+                             others=0, _lease=Lease.take(tmp_path))
+    (tmp_path / START_LOCK).mkdir()               # os.open on it fails
+    session.leave()
+    assert live_leases(tmp_path) == []
+
+
+def test_an_exchange_whose_paper_folder_was_deleted_stops_by_itself(request, env) -> None:
+    menu, _ = open_menu(request, env)
+    record = served(env)
+    try:
+        shutil.rmtree(paper_dir(env))             # `rm -rf` as a reset, with the menu still open
+        leave(menu)
+        wait_until(lambda: not process_alive(record.pid, record.pid_start), IDLE_STOP_S + 20,
+                   "the exchange of a deleted folder to stop")
+    finally:
+        if process_alive(record.pid, record.pid_start):
+            os.kill(record.pid, signal.SIGKILL)
+
+
+def test_a_paper_folder_that_is_a_file_is_one_configuration_line(env) -> None:
+    not_a_folder = paper_dir(env).with_name("paper-file")
+    not_a_folder.write_text("")
+    done = run({**env, "KALSHI_PAPER_DIR": str(not_a_folder)}, "balance")
+    assert done.returncode == 1
+    said = f"Error: configuration: the paper folder {not_a_folder.resolve()} cannot be used: File exists\n"
+    assert done.stderr == said

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
+from ..errors import ConfigError
 from ..timeutil import to_iso_z
 
 try:
@@ -78,11 +79,16 @@ class AccountIdentity:
     @classmethod
     def for_exchange(cls, environment: str, base_url: str, key_id: str | None) -> "AccountIdentity":
         """An exchange reached at `base_url`: named by its host and port (plus a short hash of the
-        URL when its path is not the usual `/trade-api/v2`)."""
-        parts = urlsplit(base_url)
-        place = _UNSAFE.sub("_", parts.hostname or "") or "nohost"
-        if parts.port:
-            place += f"_{parts.port}"
+        URL when its path is not the usual `/trade-api/v2`). A URL with no valid port (or host) is a
+        ConfigError: it names no exchange, so no account either."""
+        try:
+            parts = urlsplit(base_url)
+            host, port = parts.hostname, parts.port
+        except ValueError as exc:     # "Port out of range 0-65535", "Invalid IPv6 URL"
+            raise ConfigError(f"KALSHI_BASE_URL is not a valid URL ({exc})") from None
+        place = _UNSAFE.sub("_", host or "") or "nohost"
+        if port:
+            place += f"_{port}"
         if parts.path.rstrip("/") != _API_PATH:
             place += f"-{_short_hash(base_url)}"
         if len(place) > 64:

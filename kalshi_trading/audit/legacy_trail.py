@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Callable
 
 from .account_home import ACCOUNTS_DIR, AccountHome, AccountHomes
-from .jsonl_journal import JSONL_NAME
+from .jsonl_journal import JSONL_NAME, LOCK_NAME
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["adopt_legacy_trail", "legacy_files", "MARKER_FILE"]
 
@@ -55,10 +60,7 @@ def _adopt(log_dir: Path, home: AccountHome, knows_order: Callable[[str], bool])
         return None
     order_ids = _recent_order_ids([path for path in files if path.suffix == ".jsonl"])
     mine = any(knows_order(order_id) for order_id in order_ids[-_ORDERS_ASKED:])
-    if mine and not any(home.trail_dir.glob("trades*.jsonl")):
-        home.trail_dir.mkdir(parents=True, exist_ok=True)
-        for path in files:
-            os.replace(path, home.trail_dir / path.name)
+    if mine and _move_into(files, home.trail_dir):
         _write(marker_path, {**marker, "moved_to": home.name})
         return (f"Moved the trade log of an earlier version from {log_dir} into this account's "
                 f"folder {home.trail_dir}")
@@ -72,6 +74,24 @@ def _adopt(log_dir: Path, home: AccountHome, knows_order: Callable[[str], bool])
            "this account already has a trail of its own")
     return (f"Note: {log_dir / JSONL_NAME} is from an earlier version and was left where it is "
             f"({why}); each account now keeps its own under {log_dir / ACCOUNTS_DIR}")
+
+
+def _move_into(files: list[Path], trail_dir: Path) -> bool:
+    """Move `files` into `trail_dir` unless it has a trail of its own (then False, nothing moved).
+    Under the trail's journal lock, so a session of this account writing its first record
+    meanwhile is neither overwritten nor mixed in; a file of the trail is never replaced."""
+    trail_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(trail_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        if any(trail_dir.glob("trades*.jsonl")) or any((trail_dir / path.name).exists() for path in files):
+            return False
+        for path in files:
+            os.replace(path, trail_dir / path.name)
+        return True
+    finally:
+        os.close(fd)
 
 
 def _recent_order_ids(paths: list[Path]) -> list[str]:

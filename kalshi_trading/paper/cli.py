@@ -192,18 +192,8 @@ def paper_reset_main(argv: list[str], *, stdin: TextIO = sys.stdin, stdout: Text
     targets = [data_dir / name for name in (STATE_FILE, f"{STATE_FILE}-wal", f"{STATE_FILE}-shm",
                                             f"{STATE_FILE}-journal")]
     present = [path for path in targets if path.exists()]
-    if present:
-        from .dir_lock import DataDirLock  # lazily: only when there are files to delete
-
-        try:   # deleting the files under a running exchange would lose nothing it holds in memory
-            DataDirLock.acquire(data_dir).release()
-        except KalshiTradingError as exc:
-            said = _in_use(data_dir) or str(exc)
-            if args.json:
-                sys.stderr.write(f"Error: {said} Nothing was deleted.\n")
-            else:
-                stdout.write(f"{said}\nNothing was deleted.\n")
-            return 1
+    if present and not _delete_unused(data_dir, [], stdout, args.json):   # in use: say so before asking
+        return 1
     if not present:
         return _reset_said(stdout, args.json, data_dir, [],
                            f"Nothing to reset: no paper state in {data_dir}.")
@@ -216,11 +206,36 @@ def paper_reset_main(argv: list[str], *, stdin: TextIO = sys.stdin, stdout: Text
             if not answer:
                 screen.write("\n")
             return _reset_said(stdout, args.json, data_dir, [], "Cancelled; nothing was deleted.")
-    for path in present:
-        path.unlink(missing_ok=True)
+    if not _delete_unused(data_dir, present, stdout, args.json):   # a session may have started meanwhile
+        return 1
     return _reset_said(stdout, args.json, data_dir, present,
                        "Paper state deleted; the next start begins with a fresh account. The app "
                        "keeps the old account's trade log, archived, in its log folder.")
+
+
+def _delete_unused(data_dir: Path, paths: list[Path], stdout: TextIO, as_json: bool) -> bool:
+    """Delete `paths` while no exchange uses the folder, holding its locks so none starts meanwhile
+    (deleting the files under a running exchange would reset nothing it holds in memory). False,
+    with the reason said, when one uses it: then nothing was deleted."""
+    from .dir_lock import DataDirLock  # lazily: only when there are files to delete
+    from .shared_exchange import start_lock
+
+    try:
+        with start_lock(data_dir):   # a session starting now waits until the files are gone
+            lock = DataDirLock.acquire(data_dir)
+            try:
+                for path in paths:
+                    path.unlink(missing_ok=True)
+            finally:
+                lock.release()
+    except KalshiTradingError as exc:
+        said = _in_use(data_dir) or str(exc)
+        if as_json:
+            sys.stderr.write(f"Error: {said} Nothing was deleted.\n")
+        else:
+            stdout.write(f"{said}\nNothing was deleted.\n")
+        return False
+    return True
 
 
 def _in_use(data_dir: Path) -> str | None:

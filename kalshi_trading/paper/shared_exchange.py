@@ -17,6 +17,7 @@ join it and never stop it. Linux, standard library only.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -47,6 +48,8 @@ __all__ = ["ExchangeRecord", "SharedExchange", "IdleWatch", "attach_or_start", "
            "published_account_id", "start_lock", "RECORD_FILE",
            "START_LOCK", "LOG_FILE", "IDLE_STOP_S"]
 
+logger = logging.getLogger(__name__)
+
 RECORD_FILE = "exchange.json"     # written by the serving exchange, removed when it stops
 START_LOCK = "start.lock"         # held while a session starts, joins or leaves
 LOG_FILE = "exchange.log"         # the shared exchange's own output (its last run)
@@ -68,16 +71,19 @@ class ExchangeRecord:
     managed: bool                 # True: started for the sessions, stops when they are gone
     market_data: str
     started_time: str
+    folder: str = ""              # the folder it serves (`_folder_id`): a copied record is stale
 
     @classmethod
     def read(cls, data_dir: Path) -> "ExchangeRecord | None":
-        """The folder's record, or None (absent, or torn by a crash mid-write: then stale)."""
+        """The folder's record, or None (absent, torn by a crash mid-write, or written for another
+        folder and copied here with it: then stale)."""
         try:
             raw = json.loads((Path(data_dir) / RECORD_FILE).read_text(encoding="utf-8"))
-            return cls(url=str(raw["url"]), pid=int(raw["pid"]), pid_start=raw.get("pid_start"),
-                       account_id=raw.get("account_id"), managed=bool(raw.get("managed", True)),
-                       market_data=str(raw.get("market_data", "")),
-                       started_time=str(raw.get("started_time", "")))
+            record = cls(url=str(raw["url"]), pid=int(raw["pid"]), pid_start=raw.get("pid_start"),
+                         account_id=raw.get("account_id"), managed=bool(raw.get("managed", True)),
+                         market_data=str(raw.get("market_data", "")),
+                         started_time=str(raw.get("started_time", "")), folder=str(raw.get("folder", "")))
+            return record if record.folder in ("", _folder_id(data_dir)) else None
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -87,7 +93,8 @@ class ExchangeRecord:
         """Write this process's record atomically (temp file + `os.replace`)."""
         pid = os.getpid()
         record = cls(url=url, pid=pid, pid_start=process_start(pid), account_id=account_id,
-                     managed=managed, market_data=market_data, started_time=to_iso_z(utc_now()))
+                     managed=managed, market_data=market_data, started_time=to_iso_z(utc_now()),
+                     folder=_folder_id(data_dir))
         target = Path(data_dir) / RECORD_FILE
         temporary = target.with_name(f".{RECORD_FILE}.{pid}.tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -121,6 +128,12 @@ def start_lock(data_dir: Path, *, timeout: float = START_WAIT_S,
         yield _lock(fd, data_dir, timeout if blocking else None)
     finally:
         os.close(fd)     # drops the lock
+
+
+def _folder_id(data_dir: Path) -> str:
+    """The folder itself (device and inode), whatever path reaches it; a copy is another folder."""
+    status = os.stat(data_dir)
+    return f"{status.st_dev}:{status.st_ino}"
 
 
 def _lock(fd: int, data_dir: Path, timeout: float | None) -> bool:
@@ -162,25 +175,35 @@ class IdleWatch:
     def _run(self) -> None:
         idle_since: float | None = None
         while not self._done.wait(self._poll):
-            if live_leases(self._data_dir):
-                idle_since = None
-                continue
-            idle_since = idle_since if idle_since is not None else time.monotonic()
-            if time.monotonic() - idle_since >= self._grace and self._claim():
-                self._on_idle()
-                return
+            try:
+                if live_leases(self._data_dir):
+                    idle_since = None
+                    continue
+                idle_since = idle_since if idle_since is not None else time.monotonic()
+                if time.monotonic() - idle_since >= self._grace and self._claim():
+                    self._on_idle()
+                    return
+            except OSError as exc:    # the watch must outlive a bad moment, or nothing stops us
+                logger.warning("idle watch on %s: %s", self._data_dir, exc)
 
     def _claim(self) -> bool:
         """Take `start.lock` without waiting (a session leaving holds it and stops us itself) and
-        confirm under it that still nobody holds a lease."""
+        confirm under it that still nobody holds a lease. A deleted paper folder is claimed at
+        once: no session can find us through it any more."""
         if fcntl is None:
             return True
-        fd = os.open(self._data_dir / START_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-        if not _lock(fd, self._data_dir, None) or live_leases(self._data_dir):
-            os.close(fd)
+        try:
+            fd = os.open(self._data_dir / START_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:
+            return True
+        try:
+            if _lock(fd, self._data_dir, None) and not live_leases(self._data_dir):
+                self._fd, fd = fd, None
+                return True
             return False
-        self._fd = fd
-        return True
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     def stop(self) -> None:
         """End the watch and let go of `start.lock` (call after the exchange has stopped)."""
@@ -235,9 +258,10 @@ class SharedExchange:
                 if self.record.managed and not live_leases(self.data_dir) \
                         and ExchangeRecord.read(self.data_dir) == self.record:
                     _stop(self.record, self.data_dir, self._process)
-        except ConfigError:     # the folder stayed busy: the exchange stops itself once idle
-            lease.release()
+        except (ConfigError, OSError):   # busy, or the folder is gone: the exchange stops itself once idle
+            pass
         finally:
+            lease.release()              # whatever happened above (Ctrl-C included)
             if self._process is not None:
                 self._process.poll()     # reap it if it has ended
 
@@ -250,28 +274,37 @@ def attach_or_start(data_dir: Path, *, market_data: str = "bundled",
     holds the folder without publishing itself (one running inside another program) is a
     ConfigError, as before sharing existed."""
     data_dir = Path(data_dir).expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with start_lock(data_dir, timeout=timeout):
-        record = _serving_record(data_dir)
-        if record is not None:
-            others = len(live_leases(data_dir))
-            return _session(data_dir, record, Lease.take(data_dir), started=False, others=others)
-        if DataDirLock.is_held(data_dir):
-            raise ConfigError(f"another paper exchange is already using {data_dir} (one that other "
-                              "sessions cannot join); stop it first or give this one another data folder")
-        live_leases(data_dir)       # sweeps leases left by sessions that died
-        lease = Lease.take(data_dir)
-        process = None
-        try:
-            process = _spawn(data_dir, market_data)
-            record = _await_record(data_dir, process, timeout)
-        except BaseException:
-            lease.release()
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait(timeout=5)
-            raise
-        return _session(data_dir, record, lease, started=True, others=0, process=process)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with start_lock(data_dir, timeout=timeout):
+            return _attach_or_start_locked(data_dir, market_data, timeout)
+    except OSError as exc:   # not a folder, not writable, no room: one line that names it
+        raise ConfigError(f"the paper folder {data_dir} cannot be used: "
+                          f"{exc.strerror or type(exc).__name__}") from exc
+
+
+def _attach_or_start_locked(data_dir: Path, market_data: str, timeout: float) -> SharedExchange:
+    """`attach_or_start` under the folder's `start.lock`."""
+    record = _serving_record(data_dir)
+    if record is not None:
+        others = len(live_leases(data_dir))
+        return _session(data_dir, record, Lease.take(data_dir), started=False, others=others)
+    if DataDirLock.is_held(data_dir):
+        raise ConfigError(f"another paper exchange is already using {data_dir} (one that other "
+                          "sessions cannot join); stop it first or give this one another data folder")
+    live_leases(data_dir)       # sweeps leases left by sessions that died
+    lease = Lease.take(data_dir)
+    process = None
+    try:
+        process = _spawn(data_dir, market_data)
+        record = _await_record(data_dir, process, timeout)
+    except BaseException:
+        lease.release()
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+        raise
+    return _session(data_dir, record, lease, started=True, others=0, process=process)
 
 
 def embedded_exchange(data_dir: Path, *, market_data: str = "bundled",
