@@ -108,12 +108,19 @@ def test_export_with_force_replaces_the_file_and_says_so(config, tmp_path: Path)
     assert target.read_text().startswith("created_time,")
 
 
-def test_the_menu_asks_before_replacing_and_no_keeps_the_file(config, tmp_path: Path) -> None:
-    target = tmp_path / "day.csv"
+def test_the_menu_asks_before_replacing_and_no_keeps_the_file_and_asks_another_name(config, tmp_path: Path) -> None:
+    target, other = tmp_path / "day.csv", tmp_path / "day2.csv"
     target.write_text("yesterday's export\n")
-    out = drive(config, f"6\n\n\n\n\n{target}\nn\n0\n", columns=WIDE)
-    assert f"{target.resolve()} exists. Replace it? [y/N]: Not exported." in out
+    out = drive(config, f"6\n\n\n\n\n{target}\nn\n{other}\n0\n", columns=WIDE)
+    assert f"{target.resolve()} exists. Replace it? [y/N]: Kept it; give another name, or Enter to skip." in out
     assert target.read_text() == "yesterday's export\n"
+    assert f"to {other.resolve()}" in out and other.read_text().startswith("created_time,")
+
+
+def test_the_history_screen_re_asks_an_end_date_before_the_start_date(config) -> None:
+    out = drive(config, "6\n2030-01-01\n2020-01-01\n2030-01-02\n\n\n\n0\n", columns=WIDE)
+    assert "Error: the end date is before the start date; give a later one" in out
+    assert "No events match." in out        # the screen went on with the dates typed, not the menu
 
 
 def test_export_puts_a_relative_name_in_the_log_folder_and_says_the_full_path(config, exchange, tmp_path) -> None:

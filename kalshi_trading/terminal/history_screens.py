@@ -6,6 +6,7 @@ portfolio from `PortfolioTracker.portfolio_view`, the same calls the subcommands
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from ..errors import UserInputError
@@ -73,10 +74,8 @@ def history_screen(services: AppServices) -> None:
     cli = services.cli
     cli.heading("Trade history")
     start = cli.ask("From date (YYYY-MM-DD, Enter for the last 30 days)", parse_optional(parse_date))
-    end = cli.ask("To date, inclusive (Enter for now)", parse_optional(parse_date_end))
-    if start and end and end < start:
-        raise UserInputError("the end date is before the start date")
-    end = exclusive_end(end)
+    end = exclusive_end(cli.ask("To date, inclusive (Enter for now)",
+                                parse_optional(lambda text: _not_before(parse_date_end(text), start))))
     ticker = cli.ask("Ticker (Enter for all)", parse_optional(parse_ticker))
     kind = cli.ask(f"Event type ({'/'.join(EVENT_TYPES)}, Enter for all)", parse_optional(
         lambda t: parse_choice(t, {e: e for e in EVENT_TYPES}, what="event type")))
@@ -92,16 +91,25 @@ def history_screen(services: AppServices) -> None:
         if len(records) > 200:
             cli.write(f"(showing the last 200 of {len(records)}; export to see all)")
     folder = services.config.log_dir
-    out = cli.ask(f"Export to CSV file (a relative name goes in {folder}/; Enter to skip)",
-                  parse_optional(lambda text: csv_path(text, folder)))
-    if out is None:
-        return
-    if out.exists() and not cli.confirm(f"{out} exists. Replace it?"):
-        cli.write("Not exported.")
-        return
+    while True:   # a file the trader will not replace means another name, not starting over
+        out = cli.ask(f"Export to CSV file (a relative name goes in {folder}/; Enter to skip)",
+                      parse_optional(lambda text: csv_path(text, folder)))
+        if out is None:
+            cli.write("Not exported.")
+            return
+        if not out.exists() or cli.confirm(f"{out} exists. Replace it?"):
+            break
+        cli.write("Kept it; give another name, or Enter to skip.")
     rows = services.history.export(out, start=start, end=end, ticker=ticker,
                                    event_types=[kind] if kind else None, sync=False)  # synced just above
     cli.write(f"Exported {rows} row(s) to {out}")
+
+
+def _not_before(end: datetime, start: datetime | None) -> datetime:
+    """`end` if it is not before `start`; otherwise the error re-asks the end date alone."""
+    if start is not None and end < start:
+        raise UserInputError("the end date is before the start date; give a later one")
+    return end
 
 
 def csv_path(text: str, folder: Path | None = None) -> Path:
