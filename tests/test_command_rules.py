@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from kalshi_trading.paper.server import STATE_FILE, start_paper_exchange
 from kalshi_trading.terminal.commands import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = ["prefix", "crowd", "gone", "blank", "export"]
+NAMES = ["prefix", "crowd", "gone", "blank", "export", "bookfee"]
 WIDE = 400   # columns: lines holding a full temporary path stay whole on the screen
 
 
@@ -203,3 +204,19 @@ def test_paper_server_json_is_one_line_with_url_port_key_last_four_and_data_dir(
     assert doc["base_url"] == f"http://127.0.0.1:{doc['port']}/trade-api/v2" and doc["port"] > 0
     assert (doc["key_id_last4"], doc["data_dir"], doc["key_created"]) == (key_id[-4:], str(folder), True)
     assert key_id not in line and (child.returncode, rest_of_out) == (0, "") and "Traceback" not in err
+
+
+def test_the_books_cost_of_n_fee_is_the_fee_the_exchange_then_books(config) -> None:
+    """30 YES across two levels (20 at 0.43, 10 at 0.44): the book's fee is the order's fee_cost."""
+    tick = ticker("bookfee")
+    code, out, err = command(config, ["book", tick, "--count", "30", "--json"])
+    assert code == 0, err
+    (buy_yes,) = [c for c in json.loads(out)["cost_to_trade"]
+                  if (c["outcome_side"], c["action"]) == ("yes", "buy")]
+    code, out, err = command(config, ["order", "--ticker", tick, "--side", "yes", "--action", "buy", "--count",
+                                      "30", "--market", "--worst-price", "0.44", "--tif", "ioc", "--yes"])
+    assert code == 0, err
+    code, out, err = command(config, ["fills", "--ticker", tick, "--json"])
+    booked = sum(Decimal(f["fee_cost"]) for f in json.loads(out)["fills"])
+    assert Decimal(buy_yes["fee_dollars"]) == booked == Decimal("0.52")
+

@@ -50,7 +50,8 @@ def test_book_gives_the_wire_shape_and_the_cost_of_n(config) -> None:
     assert doc["spread_dollars"] == "0.0100"
     buy_yes = next(c for c in doc["cost_to_trade"] if c["outcome_side"] == "yes" and c["action"] == "buy")
     assert buy_yes["total_dollars"] == "13.0000"
-    assert buy_yes["fee_dollars"] == "0.5157"  # 0.3432 on 20 at 0.43 + 0.1725 on 10 at 0.44
+    # 0.3432 on 20 at 0.43 + 0.1725 on 10 at 0.44, as the exchange books it: whole cents per order
+    assert buy_yes["fee_dollars"] == "0.5200"
 
 
 def test_order_then_positions_orders_fills_pnl_balance(config, exchange) -> None:

@@ -73,7 +73,7 @@ def test_order_book_shows_both_sides_spread_and_cost_of_n(config) -> None:
     assert "YES bid" in out and "NO ask" in out
     assert "Spread: 0.0100" in out
     # buying 30 YES takes 20 at 0.43 and 10 at 0.44
-    assert "buy  YES: pay     $13.0000 + fee $0.5157" in out  # taker fee per level, rounded up
+    assert "buy  YES: pay     $13.0000 + fee $0.5200" in out  # per level, booked in whole cents
     assert "sell NO : receive $" in out
 
 

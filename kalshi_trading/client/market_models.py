@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from ..errors import ResponseFormatError, UserInputError
-from ..money import ONE, ZERO, PriceGrid, cents_to_dollars, parse_count, parse_dollars, to_decimal, trade_fee
+from ..money import (ONE, ZERO, FeeRounding, PriceGrid, cents_to_dollars, parse_count, parse_dollars, to_decimal,
+                     trade_fee)
 from ..order_request import OutcomeSide
 from .wire_fields import Raw, missing_field, read_count, read_dollars, read_str, read_time
 
@@ -199,10 +200,11 @@ class Orderbook:
         return self.no_asks if buying else tuple(reversed(self.no_bids))
 
     def walk(self, outcome: OutcomeSide, buying: bool, count: Decimal, *, limit: Decimal | None = None,
-             taker_rate: Decimal = ZERO) -> "BookWalk":
+             taker_rate: Decimal = ZERO, rounding: FeeRounding | None = None) -> "BookWalk":
         """What an immediate order for `count` would take now, level by level, in `outcome`'s
         terms: stopping where the book runs out or, given a `limit` price, at the first level
-        worse than it; the taker fee is charged per level, as the exchange charges each fill.
+        worse than it; the taker fee is charged per level, as the exchange charges each fill, and
+        with `rounding` (one order's `FeeRounding`) it is the fee_cost the exchange then books.
 
         The one book walk: the book screen's cost of trading N and the order preview's fill
         estimate are both this.
@@ -214,7 +216,11 @@ class Orderbook:
             take = min(level.count, count - filled)
             filled += take
             value += take * level.price
-            fee += trade_fee(take, level.price, taker_rate)
+            level_fee = trade_fee(take, level.price, taker_rate)
+            if rounding is not None:
+                revenue = take * level.price
+                level_fee = rounding.fill_fee(-revenue if buying else revenue, level_fee)
+            fee += level_fee
             if filled >= count:
                 break
         return BookWalk(filled, value, value / filled if filled else None, fee)

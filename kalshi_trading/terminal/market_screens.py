@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from ..client.fees import market_fees, market_series, series_of
 from ..errors import KalshiTradingError, NotFoundError, UserInputError
 from ..models import Market, Order, Orderbook, Series
-from ..money import ONE, ZERO, fmt_count, fmt_dollars
+from ..money import ONE, ZERO, FeeRounding, fmt_count, fmt_dollars
 from ..order_request import BookSide, OutcomeSide
 from ..trading_cli import Column, TradingCLI
 from .input_parsing import parse_choice, parse_count, parse_optional, parse_positive_int, parse_ticker
@@ -276,8 +276,9 @@ def taker_rate(client: "KalshiClient", market: Market) -> Decimal | None:
 def trade_cost(book: Orderbook, outcome: OutcomeSide, buying: bool, count: Decimal,
                rate: Decimal | None = None) -> dict:
     """What trading `count` contracts now would do: available, total value, average price and,
-    given the series' taker `rate`, the taker fee (per level, as the exchange charges it)."""
-    walk = book.walk(outcome, buying, count, taker_rate=rate or ZERO)
+    given the series' taker `rate`, the taker fee as the exchange books it (per fill, with its
+    per-order rounding to the cent: the same figure the order preview shows)."""
+    walk = book.walk(outcome, buying, count, taker_rate=rate or ZERO, rounding=FeeRounding())
     average = walk.average_price
     doc = {"outcome_side": outcome.value, "action": "buy" if buying else "sell",
            "count_fp": fmt_count(count), "available_fp": fmt_count(walk.count),
