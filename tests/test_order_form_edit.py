@@ -118,6 +118,7 @@ def test_an_amend_refused_by_the_risk_gate_can_be_edited_to_one_that_passes(exch
     out = drive(config, keys("4", "a", *pick, "", "100", "e", "", "20", "y", ""))
     (error,) = errors_in(out)
     assert "KALSHI_MAX_ORDER_COST" in error
-    assert "(Enter keeps 10.00) [100.00]:" in out                   # the size typed is the default
+    assert "(Enter: the size typed before) [100.00]:" in out        # the size typed is the default
+    assert "(Enter keeps 10.00) [100.00]" not in out                # and Enter is not promised twice
     order = next(o for o in orders_on(exchange, tick) if o["status"] == "resting")
     assert order["remaining_count_fp"] == "20.00"

@@ -60,12 +60,16 @@ def amend_flow(services: AppServices, orders: list[Order]) -> None:
     typed_price: str | None = None
     typed_count: str | None = None
     while True:
-        price = cli.ask(f"New YES price in dollars (Enter keeps YES {fmt_dollars(order.yes_price)} = NO "
-                        f"{fmt_dollars(ONE - order.yes_price)})", parse_optional(
+        # When editing, Enter takes what was typed last time (shown in brackets), so the prompt
+        # must not also promise that Enter keeps the order's own value.
+        keep_price = ("Enter: the price typed before" if typed_price is not None else
+                      f"Enter keeps YES {fmt_dollars(order.yes_price)} = NO {fmt_dollars(ONE - order.yes_price)}")
+        keep_count = ("Enter: the size typed before" if typed_count is not None else
+                      f"Enter keeps {fmt_count(total)}")
+        price = cli.ask(f"New YES price in dollars ({keep_price})", parse_optional(
             lambda t: price_on_grid(market, OutcomeSide.YES, parse_price(t, what="YES price"))),
             default=typed_price)
-        count = cli.ask(f"New total size incl. {fmt_count(order.fill_count)} filled "
-                        f"(Enter keeps {fmt_count(total)})",
+        count = cli.ask(f"New total size incl. {fmt_count(order.fill_count)} filled ({keep_count})",
                         parse_optional(lambda t: _total_size(t, order)), default=typed_count)
         if price is None and count is None:
             cli.write("Nothing to change.")
