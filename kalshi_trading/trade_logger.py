@@ -96,7 +96,8 @@ def _event_filter(event_types: str | Iterable[str] | None) -> set[str] | None:
         return {EventType(str(item).strip().lower()).value for item in items}
     except ValueError:
         allowed = ", ".join(e.value for e in EventType)
-        raise UserInputError(f"event type must be one of {allowed}; got {items!r}") from None
+        given = ", ".join(str(item) for item in items)[:60]
+        raise UserInputError(f"event type must be one of {allowed}, not {given!r}") from None
 
 
 def _human_line(rec: dict) -> str:

@@ -220,3 +220,12 @@ def test_the_books_cost_of_n_fee_is_the_fee_the_exchange_then_books(config) -> N
     booked = sum(Decimal(f["fee_cost"]) for f in json.loads(out)["fills"])
     assert Decimal(buy_yes["fee_dollars"]) == booked == Decimal("0.52")
 
+
+@pytest.mark.parametrize("argv, expected", [
+    (["orders", "--status", "weird"], "invalid choice: 'weird'"),
+    (["history", "--type", "bogus"], "event type must be one of submission, fill"),
+])
+def test_a_bad_filter_value_is_one_line_naming_the_choices_before_anything_is_asked(config, argv, expected) -> None:
+    code, out, err = command(config, argv)
+    assert code in (1, 2) and expected in err and "[" not in err.splitlines()[-1].split("must be")[-1]
+

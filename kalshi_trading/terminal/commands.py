@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("balance", "available cash")
     add("positions", "open positions")
     p = add("orders", "your orders")
-    p.add_argument("--status", metavar="S", help="resting|canceled|executed")
+    p.add_argument("--status", metavar="S", choices=("resting", "canceled", "executed"), type=str.lower,
+                   help="resting|canceled|executed")
     p.add_argument("--ticker", metavar="T")
     add("fills", "your fills").add_argument("--ticker", metavar="T")
     add("settlements", "settled positions")
