@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from ..errors import ResponseFormatError, UserInputError
-from ..money import (ONE, ZERO, FeeRounding, PriceGrid, cents_to_dollars, parse_count, parse_dollars, to_decimal,
-                     trade_fee)
+from ..money import (ONE, ZERO, FeeRounding, PriceGrid, cents_to_dollars, parse_count, parse_dollars,
+                     to_decimal, trade_fee)
 from ..order_request import OutcomeSide
 from .wire_fields import Raw, missing_field, read_count, read_dollars, read_str, read_time
 

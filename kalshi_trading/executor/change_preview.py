@@ -5,8 +5,9 @@ resulting position, all from the same `fill_forecast` a new order's preview uses
 The exchange reads an amend as the order's new terms: `count` is the new total (filled plus what
 should rest), and a new price, or a larger size, takes the order out of its queue and matches it
 again as a taker; a smaller size at the same price only shrinks it in place (so does a decrease).
-An order that has already filled carries a fee-rounding accumulator the exchange does not show, so
-the fee of its amend's fills may differ from the preview by a cent.
+An order that has already filled carries a fee-rounding accumulator the exchange does not show;
+the preview reads it back from the order's fills (`fill_forecast.fee_carry`), so the fee of the
+amend's fills is the exchange's to the cent too.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from decimal import Decimal
 
 from ..models import Order
 from ..money import ONE, ZERO, fmt_count, fmt_dollars
-from ..order_request import Action, BookSide, OrderIntent, OutcomeSide
+from ..order_request import Action, BookSide, OrderIntent, OutcomeSide, SelfTradePrevention
 from .fill_forecast import Forecast
 from .forecast_lines import forecast_lines, position_words
 
@@ -25,12 +26,14 @@ __all__ = ["ChangePreview", "change_intent", "AMEND", "DECREASE"]
 AMEND, DECREASE = "amend", "decrease"
 
 
-def change_intent(order: Order, yes_price: Decimal, remaining: Decimal, *, post_only: bool) -> OrderIntent:
+def change_intent(order: Order, yes_price: Decimal, remaining: Decimal, *, post_only: bool,
+                  stp: SelfTradePrevention = SelfTradePrevention.TAKER_AT_CROSS) -> OrderIntent:
     """A resting order's new terms as an intent: a bid buys YES, an ask buys NO (the same order
-    under netting), for what would be left to fill."""
+    under netting), for what would be left to fill, with the order's own self-trade prevention."""
     outcome = OutcomeSide.YES if order.book_side is BookSide.BID else OutcomeSide.NO
     price = yes_price if outcome is OutcomeSide.YES else ONE - yes_price
-    return OrderIntent(order.ticker, Action.BUY, outcome, remaining, price, post_only=post_only)
+    return OrderIntent(order.ticker, Action.BUY, outcome, remaining, price, post_only=post_only,
+                       self_trade_prevention_type=stp)
 
 
 @dataclass(frozen=True)
@@ -68,4 +71,5 @@ class ChangePreview:
         if self.remaining == ZERO:
             return [head, "Nothing is left on the book: this cancels the order; the position stays "
                           f"{position_words(self.forecast.position)}."]
-        return [head] + forecast_lines(self.forecast, self.fee_type) + [f"Warning: {w}" for w in self.warnings]
+        return ([head] + forecast_lines(self.forecast, self.fee_type, named=True)
+                + [f"Warning: {w}" for w in self.warnings])

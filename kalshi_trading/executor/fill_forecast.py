@@ -5,27 +5,34 @@ A preview a trader can trust has to follow the exchange, not a rough walk of the
 exchange (`paper/trading.py`) and Kalshi check post-only first (an order that would cross is
 refused), then cap a reduce-only order at what it can close (refused when that is nothing), then
 refuse a fill-or-kill the book cannot fill whole. The walk takes the best price first, one fill per
-level, up to the limit, and stops at the trader's own resting order on the other side (self-trade
-prevention `taker_at_cross`: the rest is cancelled, even for a GTC order). Each fill pays
+level, up to the limit. Where the trader's own order rests on the other side, self-trade
+prevention decides: `taker_at_cross` fills the size queued ahead of that order and stops there (the
+rest is cancelled, even for a GTC order); `maker` cancels the trader's orders it meets and goes on
+through everyone else's size. The book does not say where in the queue an own order stands, so
+the forecast counts all the other size at its price as ahead of it, which is the paper exchange's
+queue unless more size joined that price after the order did. Each fill pays
 `money.trade_fee` and then `money.FeeRounding` (the balance moves in whole cents), so the fee and
-the balance move shown are the exchange's to the cent for a book that holds still. New orders,
-amends and decreases are all forecast here; nothing here touches the network.
+the balance move shown are the exchange's to the cent for a book that holds still (where `maker`
+cancels an own order, the exchange fills the size on either side of it as two fills, so the fee
+there may round a cent apart). An amended order goes on with the fee rounding its earlier fills
+left (`fee_carry`), as the exchange's does. New orders, amends and decreases are all forecast
+here; nothing here touches the network.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
-from ..models import BookWalk, Order, Orderbook
+from ..models import BookLevel, BookWalk, Fill, Order, Orderbook
 from ..money import CENT, ONE, ZERO, FeeRounding, FeeSchedule, ceil_to, fmt_count, fmt_dollars, trade_fee
-from ..order_request import BookSide, OrderIntent, OutcomeSide, TimeInForce
+from ..order_request import BookSide, OrderIntent, OutcomeSide, SelfTradePrevention, TimeInForce
 
-__all__ = ["ForecastFill", "Forecast", "forecast_order", "held_to_close", "outcome_price", "HALF"]
+__all__ = ["ForecastFill", "Forecast", "forecast_order", "fee_carry", "held_to_close", "outcome_price",
+           "HALF"]
 
 HALF = Decimal("0.5")
-MICRO = Decimal("0.000001")
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,14 @@ class Forecast:
     stopped_at: Decimal | None = None   # YES price of the own resting order that stops it
     rest_fee: Decimal = ZERO     # maker fee at the limit if the resting part fills later
     worst_case_loss: Decimal = ZERO
+    # taker_at_cross: the fills at an own order's price (stopped_at, or the last level), taken as
+    # the size queued ahead of it; whatever of it queued behind the own order does not fill
+    queue_ahead: Decimal = ZERO
+    queue_price: Decimal | None = None
+    # maker: own resting orders the walk passes (cancelled), and those at its last level, which
+    # are cancelled only if they queue ahead of where the order's count runs out
+    own_cancelled: tuple[BookLevel, ...] = ()
+    own_may_cancel: tuple[BookLevel, ...] = ()
 
     @property
     def filled(self) -> Decimal:
@@ -73,8 +88,9 @@ class Forecast:
 
     @property
     def average_price(self) -> Decimal | None:
-        """The fills' average price in the order's own terms, to the micro-dollar."""
-        return (self.cost_now / self.filled).quantize(MICRO) if self.fills else None
+        """The fills' average price in the order's own terms, unrounded: the exchange rounds its
+        `average_fill_price` once, to 4 places, and a screen must round it once too."""
+        return self.cost_now / self.filled if self.fills else None
 
     @property
     def capped(self) -> Decimal:
@@ -111,20 +127,23 @@ def _signed(side: BookSide, count: Decimal) -> Decimal:
 
 
 def forecast_order(intent: OrderIntent, book: Orderbook, *, position: Decimal, fees: FeeSchedule,
-                   own_resting: Iterable[Order] = (), takes: bool = True) -> Forecast:
+                   own_resting: Iterable[Order] = (), takes: bool = True,
+                   carry: Decimal = ZERO) -> Forecast:
     """What the exchange does with `intent` against `book`, for a trader holding `position`.
 
     `own_resting` are the trader's other resting orders on this market: those on the same side
-    already intend to close part of the position (the reduce-only cap), those on the other side stop
-    the walk (self-trade prevention). `takes=False` is an amend that keeps its queue place or a
-    decrease: nothing executes, the order just rests at its new size.
+    already intend to close part of the position (the reduce-only cap), those on the other side meet
+    self-trade prevention. `takes=False` is an amend that keeps its queue place or a decrease:
+    nothing executes, the order just rests at its new size. `carry` is the fee-rounding accumulator
+    an amended order brings from its earlier fills (`fee_carry`).
     """
     own = [o for o in own_resting if o.status == "resting"]
     refusal, count = _refusal(intent, book, position, own)
     if refusal is not None:
         return Forecast(intent, intent.count, position, refusal)
     taken = replace(intent, count=count)
-    fills, stopped_at = (_walk(taken, book, position, fees.taker, own) if takes else ((), None))
+    walk = _walk(taken, book, position, fees.taker, own, carry) if takes else _Walk((), None)
+    fills, stopped_at = walk.fills, walk.stopped_at
     filled = sum((f.count for f in fills), ZERO)
     if intent.time_in_force is TimeInForce.FOK and filled < count and stopped_at is None:
         return Forecast(intent, intent.count, position,
@@ -135,8 +154,24 @@ def forecast_order(intent: OrderIntent, book: Orderbook, *, position: Decimal, f
     left = count - filled
     resting, cancelled = (left, ZERO) if rests else (ZERO, left)
     forecast = Forecast(taken, intent.count, position, None, fills, resting, cancelled, stopped_at,
-                        trade_fee(resting, intent.yes_price, fees.maker))
-    return replace(forecast, worst_case_loss=_worst_case(forecast, fees))
+                        trade_fee(resting, intent.yes_price, fees.maker), queue_ahead=walk.queue_ahead,
+                        queue_price=walk.queue_price, own_cancelled=walk.own_cancelled,
+                        own_may_cancel=walk.own_may_cancel)
+    worst = _worst_case(forecast, fees, makes_only=intent.post_only or not takes)
+    return replace(forecast, worst_case_loss=worst)
+
+
+def fee_carry(fills: Iterable[Fill], fees: FeeSchedule) -> Decimal:
+    """The fee-rounding accumulator an order carries after `fills` (its own fills).
+
+    Each fill adds its rounding and takes back any cent rebated, and its `fee_cost` is the trade
+    fee plus exactly that, so the sum of `fee_cost - trade_fee` is the accumulator, in any order
+    (it can pass a cent: a rebate waits for a fill whose fee covers it). A negative sum means the
+    fees were waived or changed since, and is read as no carry.
+    """
+    carry = sum((f.fee_cost - trade_fee(f.count, f.yes_price, fees.taker if f.is_taker else fees.maker)
+                 for f in fills), ZERO)
+    return max(carry, ZERO)
 
 
 def _refusal(intent: OrderIntent, book: Orderbook, position: Decimal,
@@ -181,50 +216,91 @@ def _position_words(position: Decimal) -> str:
     return f"{fmt_count(abs(position))} {'YES' if position > ZERO else 'NO'}"
 
 
+class _Walk(NamedTuple):
+    fills: tuple[ForecastFill, ...]
+    stopped_at: Decimal | None
+    queue_ahead: Decimal = ZERO
+    queue_price: Decimal | None = None
+    own_cancelled: tuple[BookLevel, ...] = ()
+    own_may_cancel: tuple[BookLevel, ...] = ()
+
+
 def _walk(intent: OrderIntent, book: Orderbook, position: Decimal, taker_rate: Decimal,
-          own: list[Order]) -> tuple[tuple[ForecastFill, ...], Decimal | None]:
-    """The taker fills, best price first, up to the limit or the trader's own resting order."""
+          own: list[Order], carry: Decimal) -> _Walk:
+    """The taker fills, best price first, up to the limit; at an own resting order's price,
+    self-trade prevention as the exchange applies it (see the module docstring)."""
     side, limit = intent.book_side, intent.yes_price
     bid = side is BookSide.BID
     levels = book.yes_asks if bid else tuple(reversed(book.yes_bids))
-    own_prices = {o.yes_price for o in own if o.book_side is not side}
+    own_at: dict[Decimal, Decimal] = {}
+    for o in own:
+        if o.book_side is not side:
+            own_at[o.yes_price] = own_at.get(o.yes_price, ZERO) + o.remaining_count
+    maker_stp = intent.self_trade_prevention_type is SelfTradePrevention.MAKER
     rounding = FeeRounding()
+    rounding.accumulator = carry
     closable, left = held_to_close(side, position), intent.count
     fills: list[ForecastFill] = []
+    cancelled: list[BookLevel] = []
+    may_cancel: list[BookLevel] = []
     for level in levels:
         if left == ZERO or (level.price > limit if bid else level.price < limit):
             break
-        if level.price in own_prices:
-            return tuple(fills), level.price
-        take = min(level.count, left)
-        closing = min(take, closable)
-        closable, left = closable - closing, left - take
-        price = level.price
-        open_unit, close_unit = (price, ONE - price) if bid else (ONE - price, price)
-        revenue = closing * close_unit - (take - closing) * open_unit
-        fee = rounding.fill_fee(revenue, trade_fee(take, price, taker_rate))
-        fills.append(ForecastFill(price, take, fee, revenue - fee))
-    return tuple(fills), None
+        price, mine = level.price, own_at.get(level.price, ZERO)
+        take = min(max(ZERO, level.count - mine), left)
+        if take:
+            closing = min(take, closable)
+            closable, left = closable - closing, left - take
+            open_unit, close_unit = (price, ONE - price) if bid else (ONE - price, price)
+            revenue = closing * close_unit - (take - closing) * open_unit
+            fee = rounding.fill_fee(revenue, trade_fee(take, price, taker_rate))
+            fills.append(ForecastFill(price, take, fee, revenue - fee))
+        if mine and maker_stp:
+            (cancelled if left else may_cancel).append(BookLevel(price, mine))
+        elif mine:
+            stopped = price if left else None
+            return _Walk(tuple(fills), stopped, take, price if take else None)
+    return _Walk(tuple(fills), None, own_cancelled=tuple(cancelled), own_may_cancel=tuple(may_cancel))
 
 
-def _worst_case(forecast: Forecast, fees: FeeSchedule) -> Decimal:
+def _worst_case(forecast: Forecast, fees: FeeSchedule, *, makes_only: bool) -> Decimal:
     """The most cash this order can lose: the contracts it can open bought at the limit and
     expiring worthless, plus the largest fees its fills can pay, up to the cent the balance moves
     by. Closing what is held only brings money in, so it adds its fee and nothing else.
 
-    An IOC or FOK order may take its whole count (the book can move before it arrives); a GTC one
-    takes what fills now and pays the maker fee on what rests (post-only: everything rests).
+    An order that may take can take its whole count as a taker (the book can move before it
+    arrives, and a GTC then takes whatever it crosses), so taker fees count on all of it; one that
+    `makes_only` (post-only, or a decrease or an amend that keeps its queue place) only rests, and
+    pays the maker fee at its limit. As the book stands, the fills now cost exactly what they open
+    plus their fees as the exchange books them (each fill's balance change floored to the cent),
+    which many small fills can push past that bound: then their loss plus the rest's bound is the
+    worst case.
     """
     intent = forecast.intent
+    held = held_to_close(intent.book_side, forecast.position)
+    moved = _loss_bound(intent, intent.count, held, fees, makes_only)
+    closable, now = held, forecast.fee_now
+    for fill in forecast.fills:
+        closing = min(fill.count, closable)
+        closable -= closing
+        now += (fill.count - closing) * (fill.yes_price if intent.book_side is BookSide.BID
+                                         else ONE - fill.yes_price)
+    stands = now + _loss_bound(intent, intent.count - forecast.filled, closable, fees, makes_only)
+    return ceil_to(max(moved, stands), CENT)   # the balance moves in whole cents
+
+
+def _loss_bound(intent: OrderIntent, count: Decimal, held: Decimal, fees: FeeSchedule,
+                makes_only: bool) -> Decimal:
+    """`count` of `intent` filling at its limit, `held` of them closing, at the highest fees."""
     side, limit = intent.book_side, intent.yes_price
-    held = held_to_close(side, forecast.position)
-    taking = forecast.filled if intent.time_in_force is TimeInForce.GTC else intent.count
-    closing_taken = min(taking, held)
-    opening = max(ZERO, intent.count - held)
+    closing = min(count, held)
+    opening = count - closing
     open_unit = limit if side is BookSide.BID else ONE - limit
+    if makes_only:
+        return opening * open_unit + trade_fee(count, limit, fees.maker)
     # A closing fill pays the most fee at the price nearest 0.50 it can get (bids fill at or below
-    # their limit, asks at or above), which is how the exchange holds collateral for fees too.
+    # their limit, asks at or above), which is how the exchange holds collateral for fees too; an
+    # opening one pays the most, price and fee together, at its limit.
     fee_worst = min(limit, HALF) if side is BookSide.BID else max(limit, HALF)
-    loss = (opening * open_unit + trade_fee(taking - closing_taken, limit, fees.taker)
-            + trade_fee(closing_taken, fee_worst, fees.taker) + forecast.rest_fee)
-    return ceil_to(loss, CENT)   # the balance moves in whole cents: fee rounding takes the rest
+    return (opening * open_unit + trade_fee(opening, limit, fees.taker)
+            + trade_fee(closing, fee_worst, fees.taker))

@@ -4,15 +4,17 @@ costs or brings in, the fees, the real worst case and the resulting position.
 Kalshi nets YES and NO into one position, so "sell YES" from flat *buys NO* (it costs money and
 brings in nothing) and "buy NO" while holding YES *closes* YES (it brings money in). The words here
 follow what the exchange will book, not the verb the trader typed. New orders, amends and
-decreases all read the same way.
+decreases all read the same way; an amend's or a decrease's head speaks YES prices, so its body
+names a NO price as NO (`named=True`).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from ..models import BookLevel
 from ..money import ONE, ZERO, fmt_count, fmt_dollars
-from ..order_request import Action, BookSide
+from ..order_request import Action, BookSide, OutcomeSide
 from .fill_forecast import Forecast, held_to_close
 
 __all__ = ["forecast_lines", "position_words", "balance_line"]
@@ -30,15 +32,14 @@ def _sides(forecast: Forecast) -> tuple[str, str]:
     return ("NO", "YES") if forecast.intent.book_side is BookSide.BID else ("YES", "NO")
 
 
-def forecast_lines(forecast: Forecast, fee_type: str) -> list[str]:
-    """The preview's body, after the order's own head line."""
+def forecast_lines(forecast: Forecast, fee_type: str, *, named: bool = False) -> list[str]:
+    """The preview's body, after the order's own head line (`named`: see the module docstring)."""
     if forecast.refusal is not None:
         return [f"REFUSED: the exchange will not take this order: {forecast.refusal}",
                 f"Nothing fills or rests; the position stays {position_words(forecast.position)}."]
-    lines = _reduce_only_lines(forecast) + [_fills_line(forecast), _money_line(forecast),
-                                           _fee_line(forecast, fee_type), _worst_line(forecast),
-                                           _position_line(forecast)]
-    return lines
+    return (_reduce_only_lines(forecast) + [_fills_line(forecast, named)] + _self_trade_lines(forecast)
+            + [_money_line(forecast), _fee_line(forecast, fee_type), _worst_line(forecast),
+               _position_line(forecast)])
 
 
 def _reduce_only_lines(forecast: Forecast) -> list[str]:
@@ -52,21 +53,46 @@ def _reduce_only_lines(forecast: Forecast) -> list[str]:
             f"{fmt_count(forecast.capped)} at once"]
 
 
-def _fills_line(forecast: Forecast) -> str:
+def _fills_line(forecast: Forecast, named: bool) -> str:
     i = forecast.intent
+    terms = "NO " if named and i.outcome is OutcomeSide.NO else ""
     if forecast.fills:
         line = (f"Fills now: {fmt_count(forecast.filled)} of {fmt_count(i.count)} at average "
-                f"{fmt_dollars(forecast.average_price)}")
+                f"{terms}{fmt_dollars(forecast.average_price)}")
     else:
         line = f"Fills now: 0.00 of {fmt_count(i.count)}"
     if forecast.resting > ZERO:
-        line += f"; {fmt_count(forecast.resting)} rest on the book at {fmt_dollars(i.price)}"
+        line += f"; {fmt_count(forecast.resting)} rest on the book at {terms}{fmt_dollars(i.price)}"
     if forecast.cancelled > ZERO:
         why = ("your own resting order at YES "
                f"{fmt_dollars(forecast.stopped_at)} is in the way (self-trade prevention)"
                if forecast.stopped_at is not None else "immediate-or-cancel")
         line += f"; the other {fmt_count(forecast.cancelled)} are cancelled ({why})"
     return line
+
+
+def _self_trade_lines(forecast: Forecast) -> list[str]:
+    """What self-trade prevention does that the book alone cannot show."""
+    lines = []
+    if forecast.queue_ahead > ZERO:
+        lines.append(f"Self-trade prevention: the {fmt_count(forecast.queue_ahead)} at YES "
+                     f"{fmt_dollars(forecast.queue_price)} are the size queued there ahead of your own "
+                     "resting order, if all of it came before yours; what queued after yours does not "
+                     "fill, and the rest of this order is cancelled")
+    if forecast.own_cancelled or forecast.own_may_cancel:
+        line = "Self-trade prevention (maker): "
+        if forecast.own_cancelled:
+            line += f"cancels your own resting orders in the way: {_levels(forecast.own_cancelled)}"
+        if forecast.own_may_cancel:
+            line += ("; " if forecast.own_cancelled else "") + (
+                f"may cancel your own resting order(s) {_levels(forecast.own_may_cancel)}, if they are "
+                "queued ahead of where this order's count runs out")
+        lines.append(line)
+    return lines
+
+
+def _levels(levels: tuple[BookLevel, ...]) -> str:
+    return ", ".join(f"{fmt_count(level.count)} at YES {fmt_dollars(level.price)}" for level in levels)
 
 
 def _money_line(forecast: Forecast) -> str:

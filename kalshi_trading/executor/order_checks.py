@@ -15,9 +15,9 @@ from decimal import Decimal
 from ..errors import RiskLimitExceeded, UserInputError
 from ..models import Market, Order, Orderbook
 from ..money import ONE, ZERO, fmt_count, fmt_dollars, parse_count, parse_dollars, trade_fee
-from ..order_request import Action, OrderIntent, OutcomeSide, TimeInForce
+from ..order_request import Action, OrderIntent, OutcomeSide, SelfTradePrevention, TimeInForce
 from .change_preview import AMEND, DECREASE, ChangePreview, change_intent
-from .fill_forecast import HALF, forecast_order
+from .fill_forecast import HALF, fee_carry, forecast_order
 from .order_preview import (affordable_count, book_side_terms, check_cost_limit, check_open_orders,
                             check_position_limit, check_risk)
 
@@ -78,8 +78,9 @@ class OrderChecks:
         order, new_yes, new_total = self._amend_terms(order_id, price, count, outcome)
         remaining = new_total - order.fill_count
         keeps_place = new_yes == order.yes_price and remaining <= order.remaining_count
+        post_only, stp = self._placed_terms(order)
         return self._change_preview(AMEND, order, new_yes, remaining, takes=not keeps_place,
-                                    post_only=self._placed_post_only(order))
+                                    post_only=post_only, stp=stp)
 
     def preview_decrease(self, order_id: str, *, reduce_by: Decimal | str | None = None,
                          reduce_to: Decimal | str | None = None) -> ChangePreview:
@@ -88,21 +89,32 @@ class OrderChecks:
         return self._change_preview(DECREASE, order, order.yes_price, to, takes=False, post_only=False)
 
     def _change_preview(self, kind: str, order: Order, yes_price: Decimal, remaining: Decimal, *,
-                        takes: bool, post_only: bool) -> ChangePreview:
+                        takes: bool, post_only: bool,
+                        stp: SelfTradePrevention = SelfTradePrevention.TAKER_AT_CROSS) -> ChangePreview:
         fees = self.fee_schedule(self._market(order.ticker))
         others = [o for o in self._own_resting(order.ticker) if o.order_id != order.order_id]
         book = (self._client.get_orderbook(order.ticker) if takes or post_only
                 else Orderbook(order.ticker, (), ()))
-        forecast = forecast_order(change_intent(order, yes_price, remaining, post_only=post_only), book,
-                                  position=self._position(order.ticker), fees=fees, own_resting=others,
-                                  takes=takes)
+        # the exchange rounds an amended order's new fills on from where its earlier ones left off
+        carry = (fee_carry((f for f in self._client.iter_fills(order_id=order.order_id)
+                            if f.order_id == order.order_id), fees)
+                 if takes and order.fill_count > ZERO else ZERO)
+        intent = change_intent(order, yes_price, remaining, post_only=post_only, stp=stp)
+        forecast = forecast_order(intent, book, position=self._position(order.ticker), fees=fees,
+                                  own_resting=others, takes=takes, carry=carry)
         return ChangePreview(kind, order, yes_price, remaining, forecast, fees.fee_type)
 
-    def _placed_post_only(self, order: Order) -> bool:
-        """Whether this app placed the order post-only (the exchange's `Order` does not say): an
-        amend of it through the book is refused, and the preview must know."""
-        return any(rec.get("order_id") == order.order_id and rec.get("post_only")
-                   for rec in self._logger.query(ticker=order.ticker, event_types="submission"))
+    def _placed_terms(self, order: Order) -> tuple[bool, SelfTradePrevention]:
+        """Whether this app placed the order post-only, and its self-trade prevention (the
+        exchange's `Order` says neither): an amend of a post-only order through the book is
+        refused, and one that matches again meets own orders by its prevention type."""
+        post_only, stp = False, SelfTradePrevention.TAKER_AT_CROSS
+        for rec in self._logger.query(ticker=order.ticker, event_types="submission"):
+            if rec.get("order_id") == order.order_id:
+                post_only = post_only or bool(rec.get("post_only"))
+                if rec.get("self_trade_prevention_type") in tuple(SelfTradePrevention):
+                    stp = SelfTradePrevention(rec["self_trade_prevention_type"])
+        return post_only, stp
 
     def _amend_price(self, price: Decimal | str | None, outcome: OutcomeSide | str, order: Order,
                      market: Market) -> Decimal:

@@ -273,6 +273,7 @@ SAME_ORDER = ("ticker", "action", "outcome_side", "book_side", "yes_price_dollar
 def submission_fields(intent: OrderIntent, client_order_id: str) -> dict[str, Any]:
     """What the audit trail records about a submission, in the trader's terms and the V2 request's."""
     request = intent.to_v2(client_order_id or None)
+    stp = intent.self_trade_prevention_type
     return {
         "ticker": intent.ticker, "outcome_side": intent.outcome, "action": intent.action,
         "book_side": request.side, "count_fp": fmt_count(intent.count),
@@ -280,6 +281,8 @@ def submission_fields(intent: OrderIntent, client_order_id: str) -> dict[str, An
         "no_price_dollars": fmt_dollars(ONE - request.price), "client_order_id": client_order_id or None,
         "time_in_force": intent.time_in_force, "expiration_time": intent.expiration_time,
         "post_only": intent.post_only or None, "reduce_only": intent.reduce_only or None,
+        # only when not the default: an amend matches again by it, and the Order does not say
+        "self_trade_prevention_type": (None if stp is SelfTradePrevention.TAKER_AT_CROSS else stp),
         "tags": list(intent.tags) or None,
     }
 
