@@ -19,7 +19,7 @@ from cli_harness import (RAIN_EVENT, command, config_for, drive, journal,  # noq
 
 D = Decimal
 NAMES = ["reduce", "reducecmd", "reducerisk", "postonly", "postcmd", "refpost", "reffok", "refreduce", "amend", "amendpost",
-         "amendbig", "decrease", "sellflat", "closing", "ioc", "fok"]
+         "amendbig", "decrease", "sellflat", "closing", "ioc", "fok", "held"]
 MAKER_FEE_MARKET = f"{RAIN_EVENT}-T1"   # quadratic_with_maker_fees
 
 
@@ -269,3 +269,17 @@ def test_a_fok_that_the_book_can_fill_previews_its_whole_fill_across_levels(conf
     out = drive(config, taker(tick, "b", "y", "50", "0.44", "fok"))
     assert "Fills now: 50.00 of 50.00" in preview_text(out)
     assert_exchange_did_what_the_preview_said(out, exchange, tick, newest_order(exchange, tick))
+
+
+def test_a_resting_part_says_what_it_holds_and_the_balance_moves_by_fills_plus_hold(config) -> None:
+    """Buy 30 YES at 0.43 GTC: 20 fill at 0.43 now, 10 rest and hold their cost plus a fee bound."""
+    tick = ticker("held")
+    code, out, err = command(config, ["order", "--ticker", tick, "--side", "yes", "--action", "buy",
+                                      "--count", "30", "--price", "0.43"], stdin="y\n")
+    assert code == 0, err
+    shown = " ".join((out + err).split())
+    fills_now = Decimal(re.search(r"Balance: about -\$(\d+\.\d\d) for the 20\.00 that fill now", shown).group(1))
+    held = Decimal(re.search(r"Held while the 10\.00 rest: about \$(\d+\.\d\d) of available balance", shown).group(1))
+    moved = re.search(r"Balance: \$[\d.]+ \(was \$[\d.]+, -\$([\d.]+)\)", shown)
+    assert abs(Decimal(moved.group(1)) - (fills_now + held)) <= Decimal("0.01")
+

@@ -26,7 +26,8 @@ from decimal import Decimal
 from typing import Iterable, NamedTuple
 
 from ..models import BookLevel, BookWalk, Fill, Order, Orderbook
-from ..money import CENT, ONE, ZERO, FeeRounding, FeeSchedule, ceil_to, fmt_count, fmt_dollars, trade_fee
+from ..money import (CENT, ONE, ZERO, FeeRounding, FeeSchedule, ceil_to, fmt_count, fmt_dollars, quadratic_fee,
+                     trade_fee)
 from ..order_request import BookSide, OrderIntent, OutcomeSide, SelfTradePrevention, TimeInForce
 
 __all__ = ["ForecastFill", "Forecast", "forecast_order", "fee_carry", "held_to_close", "outcome_price",
@@ -67,6 +68,9 @@ class Forecast:
     # are cancelled only if they queue ahead of where the order's count runs out
     own_cancelled: tuple[BookLevel, ...] = ()
     own_may_cancel: tuple[BookLevel, ...] = ()
+    # what the exchange holds from the available balance while the resting part rests: each
+    # contract it would open, at its cost at the limit plus the most its taker fee could be
+    held: Decimal = ZERO
 
     @property
     def filled(self) -> Decimal:
@@ -158,7 +162,21 @@ def forecast_order(intent: OrderIntent, book: Orderbook, *, position: Decimal, f
                         queue_price=walk.queue_price, own_cancelled=walk.own_cancelled,
                         own_may_cancel=walk.own_may_cancel)
     worst = _worst_case(forecast, fees, makes_only=intent.post_only or not takes)
-    return replace(forecast, worst_case_loss=worst)
+    return replace(forecast, worst_case_loss=worst, held=_held(taken, position, filled, resting, fees.taker))
+
+
+def _held(intent: OrderIntent, position: Decimal, filled: Decimal, resting: Decimal,
+          taker_rate: Decimal) -> Decimal:
+    """The collateral the resting part ties up (the exchange's reserve rule, KALSHI_API_NOTES):
+    the contracts it would open (fills use the closing part first) at their cost at the limit plus
+    the worst taker fee one contract could pay; nothing for a part that only closes."""
+    if resting <= ZERO:
+        return ZERO
+    opening = max(ZERO, resting - max(ZERO, held_to_close(intent.book_side, position) - filled))
+    bid = intent.book_side is BookSide.BID
+    cost = intent.yes_price if bid else ONE - intent.yes_price
+    fee_worst = min(intent.yes_price, HALF) if bid else max(intent.yes_price, HALF)
+    return opening * (cost + quadratic_fee(ONE, fee_worst, taker_rate))
 
 
 def fee_carry(fills: Iterable[Fill], fees: FeeSchedule) -> Decimal:

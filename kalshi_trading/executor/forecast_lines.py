@@ -13,11 +13,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..models import BookLevel
-from ..money import ONE, ZERO, fmt_count, fmt_dollars
+from ..money import CENT, ONE, ZERO, ceil_to, fmt_count, fmt_dollars
 from ..order_request import Action, BookSide, OutcomeSide
 from .fill_forecast import Forecast, held_to_close
 
-__all__ = ["forecast_lines", "position_words", "balance_line"]
+__all__ = ["forecast_lines", "position_words", "balance_line", "held_line"]
 
 
 def position_words(position: Decimal) -> str:
@@ -179,3 +179,13 @@ def balance_line(forecast: Forecast) -> str | None:
     sign = "-" if change < 0 else "+"
     return (f"Balance: about {sign}${abs(change):.2f} for the {fmt_count(n)} that fill now "
             f"({'; '.join(parts)})")
+
+
+def held_line(forecast: Forecast) -> str | None:
+    """What the resting part takes out of the available balance while it rests (None if nothing)."""
+    if forecast.held <= ZERO:
+        return None
+    return (f"Held while the {fmt_count(forecast.resting)} rest: about ${fmt_dollars(ceil_to(forecast.held, CENT), 2)} "
+            "of available balance (their cost at your limit plus the most their taker fee could be); "
+            "returned as they fill or when cancelled")
+

@@ -12,7 +12,7 @@ import textwrap
 from decimal import Decimal
 
 from ..executor.change_preview import ChangePreview
-from ..executor.forecast_lines import balance_line, position_words
+from ..executor.forecast_lines import balance_line, held_line, position_words
 from ..executor.order_preview import OrderPreview, SubmissionResult
 from ..models import Order
 from ..money import fmt_cash, fmt_count, fmt_dollars
@@ -34,9 +34,8 @@ def preview_lines(intent: OrderIntent, preview: OrderPreview, width: int = 80) -
         lines.append(f"  Market order: IOC; nothing fills at a price worse than {fmt_dollars(intent.price)}")
     if intent.expiration_time is not None:
         lines.append(f"  Expires: {to_iso_z(from_unix(intent.expiration_time))} (if still resting)")
-    cash = balance_line(preview.forecast) if preview.refusal is None else None
-    if cash:
-        lines.append(f"  {cash}")
+    if preview.refusal is None:
+        lines += [f"  {line}" for line in (balance_line(preview.forecast), held_line(preview.forecast)) if line]
     return wrap_lines(lines, width) + _json_lines("  V2 order: ", body, width)
 
 
