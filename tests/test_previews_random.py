@@ -204,21 +204,30 @@ def compare(desk: Desk, what: str, forecast: Forecast, before: dict, after: dict
     desk.compared += 1
 
 
+def sent_as_foreseen(desk, what: str, refusal: str | None, send):
+    """`send()`'s result when both the preview and the exchange let it through; None (with a problem
+    noted when they disagree) when either refused. Refusals for cash are not the preview's to foresee."""
+    try:
+        result = send()
+    except OrderRejected as exc:
+        if exc.code != "insufficient_balance" and refusal is None:
+            desk.problems.append(f"{what}: the exchange refused it ({exc.code}), the preview did not")
+        desk.compared += exc.code != "insufficient_balance"
+        return None
+    if refusal is not None:
+        desk.problems.append(f"{what}: the preview refused it, the exchange did not")
+        return None
+    return result if result is not None else True
+
+
 def place_and_compare(desk: Desk, intent: OrderIntent) -> None:
     try:
         preview = desk.executor.preview(intent)
     except (UserInputError, RiskLimitExceeded):
         return
     forecast, before, cash, mine = preview.forecast, {}, desk.cash(), desk.resting(intent.ticker)
-    try:
-        result = desk.executor.submit(intent)
-    except OrderRejected as exc:
-        if exc.code != "insufficient_balance" and forecast.refusal is None:
-            desk.problems.append(f"{intent}: the exchange refused it ({exc.code}), the preview did not")
-        desk.compared += exc.code != "insufficient_balance"
-        return
-    if forecast.refusal is not None:
-        desk.problems.append(f"{intent}: the preview refused it, the exchange did not")
+    result = sent_as_foreseen(desk, str(intent), forecast.refusal, lambda: desk.executor.submit(intent))
+    if result is None:
         return
     after = desk.order(result.order_id)
     if D(after["initial_count_fp"]) != forecast.intent.count:
@@ -254,15 +263,7 @@ def change_and_compare(rng: random.Random, desk: Desk, tick: str, deci: bool) ->
         return
     before, cash = desk.order(order.order_id), desk.cash()
     others = [o for o in mine if o.order_id != order.order_id]
-    try:
-        send()
-    except OrderRejected as exc:
-        if exc.code != "insufficient_balance" and preview.refusal is None:
-            desk.problems.append(f"{preview.kind} {order}: the exchange refused it ({exc.code})")
-        desk.compared += exc.code != "insufficient_balance"
-        return
-    if preview.refusal is not None:
-        desk.problems.append(f"{preview.kind} {order}: the preview refused it, the exchange did not")
+    if sent_as_foreseen(desk, f"{preview.kind} {order}", preview.refusal, send) is None:
         return
     compare(desk, f"{preview.kind} {order.order_id}", preview.forecast, before, desk.order(order.order_id),
             desk.cash() - cash, desk.position(tick), own_cancellations(desk, others, tick))
