@@ -265,7 +265,7 @@ def test_paper_reset_while_a_menu_is_open_names_it_and_deletes_nothing(request, 
     menu, _ = open_menu(request, env)
     done = run(env, "paper-reset", "--yes")
     assert done.returncode == 1
-    assert f"in use by 1 open session (pid {menu.pid}); leave them first" in done.stdout
+    assert f"Error: the paper exchange on {paper_dir(env)} is in use by 1 open session (pid {menu.pid}); leave them first" in done.stdout
     assert "Nothing was deleted." in done.stdout and (paper_dir(env) / "paper.sqlite3").exists()
     leave(menu)
 

@@ -233,7 +233,7 @@ def _delete_unused(data_dir: Path, paths: list[Path], stdout: TextIO, as_json: b
         if as_json:
             sys.stderr.write(f"Error: {said} Nothing was deleted.\n")
         else:
-            stdout.write(f"{said}\nNothing was deleted.\n")
+            stdout.write(f"Error: {said}\nNothing was deleted.\n")
         return False
     return True
 
